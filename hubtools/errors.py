@@ -1,0 +1,143 @@
+"""The hubtools error tree, and the Problem/Report types that collect bad input.
+
+Two kinds of failure (see STYLE.md):
+
+* bad input that a run can report and go on from is a :class:`Problem` in a
+  :class:`Report`, so one run lists them all;
+* a failure that stops the work raises a :class:`HubtoolsError` subclass, which
+  also inherits the standard exception a caller would naturally catch.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+
+class HubtoolsError(Exception):
+    """Base class of every error hubtools raises on purpose."""
+
+
+class UsageError(HubtoolsError, ValueError):
+    """An argument or option cannot be used as given."""
+
+
+class ManifestError(HubtoolsError, ValueError):
+    """A manifest cannot be read or parsed at all (I/O, encoding, JSON syntax)."""
+
+
+class InvalidModelError(HubtoolsError, ValueError):
+    """A file is not a valid ONNX model (its content is wrong, not its reading)."""
+
+
+class ModelNotFoundError(HubtoolsError, LookupError, AssertionError):
+    """No manifest entry matches the name/opset asked for.
+
+    Also an ``AssertionError`` because ``onnx.hub`` raised one here.
+    """
+
+
+class NotCachedError(HubtoolsError, FileNotFoundError):
+    """Offline mode is on and the file asked for is not in the cache."""
+
+
+class ChecksumMismatchError(HubtoolsError, AssertionError):
+    """Downloaded or cached bytes do not have the sha256 the manifest gives.
+
+    Also an ``AssertionError`` because ``onnx.hub`` raised one here.
+    """
+
+
+class DownloadError(HubtoolsError, OSError):
+    """A file could not be fetched (HTTP error, wrong content type, timeout)."""
+
+
+class UntrustedRepositoryError(HubtoolsError, PermissionError):
+    """The repository is not trusted and trust was not granted."""
+
+
+class UnsafeArchiveError(HubtoolsError, ValueError):
+    """An archive holds a member that would escape its folder or is not a plain file."""
+
+
+class Severity(str, enum.Enum):
+    """How bad a problem is: errors fail a run, warnings fail only with --strict."""
+
+    ERROR = "error"
+    WARNING = "warning"
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where a problem is: a file, optionally a 1-based line/column, and a JSON pointer."""
+
+    file: str
+    line: int | None = None
+    column: int | None = None
+    pointer: str | None = None
+
+    def __str__(self) -> str:
+        text = self.file
+        if self.line is not None:
+            text += f":{self.line}"
+            if self.column is not None:
+                text += f":{self.column}"
+        return text
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with the input: a stable code, a message, where, and how to fix it."""
+
+    code: str
+    message: str
+    location: Location
+    severity: Severity = Severity.ERROR
+    hint: str | None = None
+
+    def __str__(self) -> str:
+        where = str(self.location)
+        if self.location.pointer is not None:
+            where += f": {self.location.pointer or '/'}"
+        text = f"{where}: {self.severity.value} {self.code} {self.message}"
+        if self.hint:
+            text += f"; {self.hint}"
+        return text
+
+
+@dataclass
+class Report:
+    """Problems found by one run, in the order they were found."""
+
+    problems: list[Problem] = field(default_factory=list)
+    checked: dict[str, int] = field(default_factory=dict)
+
+    def add(self, problem: Problem) -> None:
+        """Record one problem."""
+        self.problems.append(problem)
+
+    def extend(self, problems: Iterable[Problem]) -> None:
+        """Record several problems."""
+        self.problems.extend(problems)
+
+    def count(self, what: str, n: int = 1) -> None:
+        """Add ``n`` to the counter ``what`` (things checked, for the summary)."""
+        self.checked[what] = self.checked.get(what, 0) + n
+
+    def __iter__(self) -> Iterator[Problem]:
+        return iter(self.problems)
+
+    @property
+    def errors(self) -> list[Problem]:
+        """The problems of severity error."""
+        return [p for p in self.problems if p.severity is Severity.ERROR]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        """The problems of severity warning."""
+        return [p for p in self.problems if p.severity is Severity.WARNING]
+
+    def failed(self, *, strict: bool = False) -> bool:
+        """True when the run found errors (or any problem at all, with ``strict``)."""
+        return bool(self.problems) if strict else bool(self.errors)

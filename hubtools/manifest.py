@@ -1,0 +1,325 @@
+"""The manifest model: frozen dataclasses for ``ONNX_HUB_MANIFEST.json`` entries.
+
+A manifest is a JSON array of entries. Each entry has, in this key order,
+``model``, ``model_path``, ``onnx_version``, ``opset_version`` and
+``metadata``; metadata has ``model_sha``, ``model_bytes``, ``tags``,
+``io_ports``, ``extra_ports`` (optional), ``model_with_data_path``,
+``model_with_data_sha`` and ``model_with_data_bytes``. Fields this model does
+not know are kept, in their order, so that loading and dumping a manifest
+written as ``json.dumps(entries, indent=4)`` gives back the same bytes.
+
+Conversion from JSON assumes the data passed the schema (see
+:mod:`hubtools.schema`); on data that did not, :meth:`ModelEntry.from_json`
+raises :class:`~hubtools.errors.ManifestError`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Union
+
+from hubtools.errors import ManifestError
+
+#: Any value JSON can hold, as :func:`json.loads` returns it.
+JSONValue = Union[None, bool, int, float, str, list["JSONValue"], dict[str, "JSONValue"]]
+#: A JSON object as :func:`json.loads` returns it.
+JSONObject = dict[str, JSONValue]
+#: One dimension of a port's shape: a size, a symbolic name, or unknown.
+Dim = Union[int, str, None]
+
+MANIFEST_NAME = "ONNX_HUB_MANIFEST.json"
+
+ENTRY_KEYS = ("model", "model_path", "onnx_version", "opset_version", "metadata")
+METADATA_KEYS = (
+    "model_sha",
+    "model_bytes",
+    "tags",
+    "io_ports",
+    "extra_ports",
+    "model_with_data_path",
+    "model_with_data_sha",
+    "model_with_data_bytes",
+)
+
+
+def _ordered(
+    known: Mapping[str, JSONValue | None],
+    extra: Sequence[tuple[str, JSONValue]],
+    key_order: Sequence[str],
+) -> JSONObject:
+    """Lay out ``known`` (None values dropped) and ``extra`` fields in ``key_order``.
+
+    Keys not in ``key_order`` follow it: known ones in their canonical order,
+    then the extra ones in theirs.
+    """
+    values: dict[str, JSONValue] = {k: v for k, v in known.items() if v is not None}
+    values.update(extra)
+    out: JSONObject = {}
+    for key in key_order:
+        if key in values:
+            out[key] = values.pop(key)
+    out.update(values)
+    return out
+
+
+def _expect(data: JSONValue, kind: type, what: str) -> None:
+    if not isinstance(data, kind) or (kind is int and isinstance(data, bool)):
+        raise ManifestError(f"{what}: expected {kind.__name__}, got {type(data).__name__}")
+
+
+@dataclass(frozen=True)
+class IOPort:
+    """One input or output of a model, as onnxruntime reports it.
+
+    ``shape`` items are ints (fixed sizes), strings (symbolic names) or None
+    (unknown); ``type`` is onnxruntime's type string, e.g. ``tensor(float)``.
+    """
+
+    name: str
+    shape: tuple[Dim, ...]
+    type: str
+
+    def to_json(self) -> JSONObject:
+        """The port as a JSON object ``{"name", "shape", "type"}``."""
+        return {"name": self.name, "shape": list(self.shape), "type": self.type}
+
+    @classmethod
+    def from_json(cls, data: JSONValue, where: str = "port") -> IOPort:
+        """Build a port from its JSON object; raises ManifestError on a wrong shape."""
+        _expect(data, dict, where)
+        assert isinstance(data, dict)
+        name, shape, type_ = data.get("name"), data.get("shape"), data.get("type")
+        _expect(name, str, f"{where}/name")
+        _expect(shape, list, f"{where}/shape")
+        _expect(type_, str, f"{where}/type")
+        assert isinstance(name, str) and isinstance(shape, list) and isinstance(type_, str)
+        dims: list[Dim] = []
+        for i, dim in enumerate(shape):
+            if dim is not None and not isinstance(dim, (int, str)) or isinstance(dim, bool):
+                raise ManifestError(f"{where}/shape/{i}: expected int, string or null")
+            assert dim is None or isinstance(dim, (int, str))
+            dims.append(dim)
+        return cls(name=name, shape=tuple(dims), type=type_)
+
+
+@dataclass(frozen=True)
+class IOPorts:
+    """A model's inputs and outputs."""
+
+    inputs: tuple[IOPort, ...] = ()
+    outputs: tuple[IOPort, ...] = ()
+    extra: tuple[tuple[str, JSONValue], ...] = ()
+
+    def to_json(self) -> JSONObject:
+        """The ports as ``{"inputs": [...], "outputs": [...]}`` (plus unknown keys kept)."""
+        known: dict[str, JSONValue | None] = {
+            "inputs": [p.to_json() for p in self.inputs],
+            "outputs": [p.to_json() for p in self.outputs],
+        }
+        return _ordered(known, self.extra, ("inputs", "outputs"))
+
+    @classmethod
+    def from_json(cls, data: JSONValue, where: str = "io_ports") -> IOPorts:
+        """Build from the JSON object; raises ManifestError on a wrong shape."""
+        _expect(data, dict, where)
+        assert isinstance(data, dict)
+        ports: dict[str, tuple[IOPort, ...]] = {}
+        for key in ("inputs", "outputs"):
+            items = data.get(key, [])
+            _expect(items, list, f"{where}/{key}")
+            assert isinstance(items, list)
+            ports[key] = tuple(
+                IOPort.from_json(p, f"{where}/{key}/{i}") for i, p in enumerate(items)
+            )
+        extra = tuple((k, v) for k, v in data.items() if k not in ("inputs", "outputs"))
+        return cls(inputs=ports["inputs"], outputs=ports["outputs"], extra=extra)
+
+
+@dataclass(frozen=True)
+class Metadata:
+    """An entry's ``metadata`` object.
+
+    ``extra_ports`` is kept as raw JSON: zoos put feature tensors there in a
+    shape no tool defines. ``extra`` holds unknown fields in their order, and
+    ``key_order`` the order the keys were read in, so dumps are byte-identical.
+    """
+
+    model_sha: str | None = None
+    model_bytes: int | None = None
+    tags: tuple[str, ...] = ()
+    io_ports: IOPorts | None = None
+    extra_ports: JSONValue = None
+    model_with_data_path: str | None = None
+    model_with_data_sha: str | None = None
+    model_with_data_bytes: int | None = None
+    extra: tuple[tuple[str, JSONValue], ...] = ()
+    key_order: tuple[str, ...] = METADATA_KEYS
+
+    def get(self, key: str) -> JSONValue:
+        """The value of an unknown (zoo-specific) field, or None."""
+        return dict(self.extra).get(key)
+
+    def to_json(self) -> JSONObject:
+        """The metadata as a JSON object in the order it was read (canonical when new)."""
+        known: dict[str, JSONValue | None] = {
+            "model_sha": self.model_sha,
+            "model_bytes": self.model_bytes,
+            "tags": list(self.tags),
+            "io_ports": self.io_ports.to_json() if self.io_ports is not None else None,
+            "extra_ports": self.extra_ports,
+            "model_with_data_path": self.model_with_data_path,
+            "model_with_data_sha": self.model_with_data_sha,
+            "model_with_data_bytes": self.model_with_data_bytes,
+        }
+        return _ordered(known, self.extra, self.key_order)
+
+    @classmethod
+    def from_json(cls, data: JSONValue, where: str = "metadata") -> Metadata:
+        """Build from the JSON object; raises ManifestError on a wrong shape."""
+        _expect(data, dict, where)
+        assert isinstance(data, dict)
+
+        def opt(key: str, kind: type) -> JSONValue:
+            value = data.get(key)
+            if value is not None:
+                _expect(value, kind, f"{where}/{key}")
+            return value
+
+        tags = data.get("tags", [])
+        _expect(tags, list, f"{where}/tags")
+        assert isinstance(tags, list)
+        for i, tag in enumerate(tags):
+            _expect(tag, str, f"{where}/tags/{i}")
+        io_ports = data.get("io_ports")
+        model_sha, model_bytes = opt("model_sha", str), opt("model_bytes", int)
+        with_path, with_sha = opt("model_with_data_path", str), opt("model_with_data_sha", str)
+        with_bytes = opt("model_with_data_bytes", int)
+        assert model_sha is None or isinstance(model_sha, str)
+        assert model_bytes is None or isinstance(model_bytes, int)
+        assert with_path is None or isinstance(with_path, str)
+        assert with_sha is None or isinstance(with_sha, str)
+        assert with_bytes is None or isinstance(with_bytes, int)
+        return cls(
+            model_sha=model_sha,
+            model_bytes=model_bytes,
+            tags=tuple(str(t) for t in tags),
+            io_ports=None if io_ports is None else IOPorts.from_json(io_ports, f"{where}/io_ports"),
+            extra_ports=data.get("extra_ports"),
+            model_with_data_path=with_path,
+            model_with_data_sha=with_sha,
+            model_with_data_bytes=with_bytes,
+            extra=tuple((k, v) for k, v in data.items() if k not in METADATA_KEYS),
+            key_order=tuple(data),
+        )
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    """One model of the manifest."""
+
+    model: str
+    model_path: str
+    onnx_version: str
+    opset_version: int
+    metadata: Metadata = field(default_factory=Metadata)
+    extra: tuple[tuple[str, JSONValue], ...] = ()
+    key_order: tuple[str, ...] = ENTRY_KEYS
+
+    def to_json(self) -> JSONObject:
+        """The entry as a JSON object in the order it was read (canonical when new)."""
+        known: dict[str, JSONValue | None] = {
+            "model": self.model,
+            "model_path": self.model_path,
+            "onnx_version": self.onnx_version,
+            "opset_version": self.opset_version,
+            "metadata": self.metadata.to_json(),
+        }
+        return _ordered(known, self.extra, self.key_order)
+
+    @classmethod
+    def from_json(cls, data: JSONValue, where: str = "") -> ModelEntry:
+        """Build from the JSON object; raises ManifestError on a wrong shape."""
+        _expect(data, dict, where or "entry")
+        assert isinstance(data, dict)
+        model, path = data.get("model"), data.get("model_path")
+        onnx_version, opset = data.get("onnx_version"), data.get("opset_version")
+        _expect(model, str, f"{where}/model")
+        _expect(path, str, f"{where}/model_path")
+        _expect(onnx_version, str, f"{where}/onnx_version")
+        _expect(opset, int, f"{where}/opset_version")
+        assert isinstance(model, str) and isinstance(path, str)
+        assert isinstance(onnx_version, str) and isinstance(opset, int)
+        return cls(
+            model=model,
+            model_path=path,
+            onnx_version=onnx_version,
+            opset_version=opset,
+            metadata=Metadata.from_json(data.get("metadata", {}), f"{where}/metadata"),
+            extra=tuple((k, v) for k, v in data.items() if k not in ENTRY_KEYS),
+            key_order=tuple(data),
+        )
+
+    def with_metadata(self, **changes: object) -> ModelEntry:
+        """A copy with the given metadata fields replaced."""
+        return replace(self, metadata=replace(self.metadata, **changes))  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """A whole manifest: its entries, in file order."""
+
+    entries: tuple[ModelEntry, ...] = ()
+
+    def __iter__(self) -> Iterator[ModelEntry]:
+        return iter(self.entries)
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def sorted(self) -> Manifest:
+        """The entries sorted by ``model_path``, as generators write them."""
+        return Manifest(tuple(sorted(self.entries, key=lambda e: e.model_path)))
+
+    def to_json(self) -> list[JSONValue]:
+        """The manifest as a JSON array."""
+        return [e.to_json() for e in self.entries]
+
+    def dumps(self) -> str:
+        """Serialize exactly as the official generator did: ``json.dumps(..., indent=4)``."""
+        return json.dumps(self.to_json(), indent=4)
+
+    @classmethod
+    def from_json(cls, data: JSONValue) -> Manifest:
+        """Build from a parsed JSON array; raises ManifestError when it is not one."""
+        _expect(data, list, "manifest")
+        assert isinstance(data, list)
+        return cls(tuple(ModelEntry.from_json(e, f"/{i}") for i, e in enumerate(data)))
+
+    @classmethod
+    def from_entries(cls, entries: Iterable[ModelEntry]) -> Manifest:
+        """A manifest of the given entries, in the given order."""
+        return cls(tuple(entries))
+
+    @classmethod
+    def loads(cls, text: str) -> Manifest:
+        """Parse JSON text; raises ManifestError on invalid JSON or a wrong shape."""
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise ManifestError(f"line {err.lineno} column {err.colno}: {err.msg}") from err
+        return cls.from_json(data)
+
+    @classmethod
+    def load(cls, path: Path) -> Manifest:
+        """Read a manifest file; raises ManifestError when it cannot be read or parsed."""
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as err:
+            raise ManifestError(f"{path}: cannot read manifest: {err}") from err
+        try:
+            return cls.loads(text)
+        except ManifestError as err:
+            raise ManifestError(f"{path}: {err}") from err
