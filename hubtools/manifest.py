@@ -19,16 +19,17 @@ import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Union
+from typing import TypeVar, Union
 
 from hubtools.errors import ManifestError
 
 #: Any value JSON can hold, as :func:`json.loads` returns it.
-JSONValue = Union[None, bool, int, float, str, list["JSONValue"], dict[str, "JSONValue"]]
+# A string forward reference cannot take part in `X | Y` at run time.
+JSONValue = Union[None, bool, int, float, str, list["JSONValue"], dict[str, "JSONValue"]]  # noqa: UP007
 #: A JSON object as :func:`json.loads` returns it.
 JSONObject = dict[str, JSONValue]
 #: One dimension of a port's shape: a size, a symbolic name, or unknown.
-Dim = Union[int, str, None]
+Dim = int | str | None
 
 MANIFEST_NAME = "ONNX_HUB_MANIFEST.json"
 
@@ -65,9 +66,18 @@ def _ordered(
     return out
 
 
-def _expect(data: JSONValue, kind: type, what: str) -> None:
+_T = TypeVar("_T")
+
+
+def _take(data: object, kind: type[_T], what: str) -> _T:
+    """``data`` if it is a ``kind`` (a bool is not an int); else ManifestError."""
     if not isinstance(data, kind) or (kind is int and isinstance(data, bool)):
         raise ManifestError(f"{what}: expected {kind.__name__}, got {type(data).__name__}")
+    return data
+
+
+def _take_optional(data: object, kind: type[_T], what: str) -> _T | None:
+    return None if data is None else _take(data, kind, what)
 
 
 @dataclass(frozen=True)
@@ -89,20 +99,17 @@ class IOPort:
     @classmethod
     def from_json(cls, data: JSONValue, where: str = "port") -> IOPort:
         """Build a port from its JSON object; raises ManifestError on a wrong shape."""
-        _expect(data, dict, where)
-        assert isinstance(data, dict)
-        name, shape, type_ = data.get("name"), data.get("shape"), data.get("type")
-        _expect(name, str, f"{where}/name")
-        _expect(shape, list, f"{where}/shape")
-        _expect(type_, str, f"{where}/type")
-        assert isinstance(name, str) and isinstance(shape, list) and isinstance(type_, str)
+        obj = _take(data, dict, where)
         dims: list[Dim] = []
-        for i, dim in enumerate(shape):
-            if dim is not None and not isinstance(dim, (int, str)) or isinstance(dim, bool):
+        for i, dim in enumerate(_take(obj.get("shape"), list, f"{where}/shape")):
+            if isinstance(dim, bool) or not (dim is None or isinstance(dim, (int, str))):
                 raise ManifestError(f"{where}/shape/{i}: expected int, string or null")
-            assert dim is None or isinstance(dim, (int, str))
             dims.append(dim)
-        return cls(name=name, shape=tuple(dims), type=type_)
+        return cls(
+            name=_take(obj.get("name"), str, f"{where}/name"),
+            shape=tuple(dims),
+            type=_take(obj.get("type"), str, f"{where}/type"),
+        )
 
 
 @dataclass(frozen=True)
@@ -124,13 +131,10 @@ class IOPorts:
     @classmethod
     def from_json(cls, data: JSONValue, where: str = "io_ports") -> IOPorts:
         """Build from the JSON object; raises ManifestError on a wrong shape."""
-        _expect(data, dict, where)
-        assert isinstance(data, dict)
+        data = _take(data, dict, where)
         ports: dict[str, tuple[IOPort, ...]] = {}
         for key in ("inputs", "outputs"):
-            items = data.get(key, [])
-            _expect(items, list, f"{where}/{key}")
-            assert isinstance(items, list)
+            items = _take(data.get(key, []), list, f"{where}/{key}")
             ports[key] = tuple(
                 IOPort.from_json(p, f"{where}/{key}/{i}") for i, p in enumerate(items)
             )
@@ -179,38 +183,24 @@ class Metadata:
     @classmethod
     def from_json(cls, data: JSONValue, where: str = "metadata") -> Metadata:
         """Build from the JSON object; raises ManifestError on a wrong shape."""
-        _expect(data, dict, where)
-        assert isinstance(data, dict)
-
-        def opt(key: str, kind: type) -> JSONValue:
-            value = data.get(key)
-            if value is not None:
-                _expect(value, kind, f"{where}/{key}")
-            return value
-
-        tags = data.get("tags", [])
-        _expect(tags, list, f"{where}/tags")
-        assert isinstance(tags, list)
-        for i, tag in enumerate(tags):
-            _expect(tag, str, f"{where}/tags/{i}")
+        data = _take(data, dict, where)
+        tags = _take(data.get("tags", []), list, f"{where}/tags")
         io_ports = data.get("io_ports")
-        model_sha, model_bytes = opt("model_sha", str), opt("model_bytes", int)
-        with_path, with_sha = opt("model_with_data_path", str), opt("model_with_data_sha", str)
-        with_bytes = opt("model_with_data_bytes", int)
-        assert model_sha is None or isinstance(model_sha, str)
-        assert model_bytes is None or isinstance(model_bytes, int)
-        assert with_path is None or isinstance(with_path, str)
-        assert with_sha is None or isinstance(with_sha, str)
-        assert with_bytes is None or isinstance(with_bytes, int)
         return cls(
-            model_sha=model_sha,
-            model_bytes=model_bytes,
-            tags=tuple(str(t) for t in tags),
+            model_sha=_take_optional(data.get("model_sha"), str, f"{where}/model_sha"),
+            model_bytes=_take_optional(data.get("model_bytes"), int, f"{where}/model_bytes"),
+            tags=tuple(_take(t, str, f"{where}/tags/{i}") for i, t in enumerate(tags)),
             io_ports=None if io_ports is None else IOPorts.from_json(io_ports, f"{where}/io_ports"),
             extra_ports=data.get("extra_ports"),
-            model_with_data_path=with_path,
-            model_with_data_sha=with_sha,
-            model_with_data_bytes=with_bytes,
+            model_with_data_path=_take_optional(
+                data.get("model_with_data_path"), str, f"{where}/model_with_data_path"
+            ),
+            model_with_data_sha=_take_optional(
+                data.get("model_with_data_sha"), str, f"{where}/model_with_data_sha"
+            ),
+            model_with_data_bytes=_take_optional(
+                data.get("model_with_data_bytes"), int, f"{where}/model_with_data_bytes"
+            ),
             extra=tuple((k, v) for k, v in data.items() if k not in METADATA_KEYS),
             key_order=tuple(data),
         )
@@ -242,21 +232,12 @@ class ModelEntry:
     @classmethod
     def from_json(cls, data: JSONValue, where: str = "") -> ModelEntry:
         """Build from the JSON object; raises ManifestError on a wrong shape."""
-        _expect(data, dict, where or "entry")
-        assert isinstance(data, dict)
-        model, path = data.get("model"), data.get("model_path")
-        onnx_version, opset = data.get("onnx_version"), data.get("opset_version")
-        _expect(model, str, f"{where}/model")
-        _expect(path, str, f"{where}/model_path")
-        _expect(onnx_version, str, f"{where}/onnx_version")
-        _expect(opset, int, f"{where}/opset_version")
-        assert isinstance(model, str) and isinstance(path, str)
-        assert isinstance(onnx_version, str) and isinstance(opset, int)
+        data = _take(data, dict, where or "entry")
         return cls(
-            model=model,
-            model_path=path,
-            onnx_version=onnx_version,
-            opset_version=opset,
+            model=_take(data.get("model"), str, f"{where}/model"),
+            model_path=_take(data.get("model_path"), str, f"{where}/model_path"),
+            onnx_version=_take(data.get("onnx_version"), str, f"{where}/onnx_version"),
+            opset_version=_take(data.get("opset_version"), int, f"{where}/opset_version"),
             metadata=Metadata.from_json(data.get("metadata", {}), f"{where}/metadata"),
             extra=tuple((k, v) for k, v in data.items() if k not in ENTRY_KEYS),
             key_order=tuple(data),
@@ -294,9 +275,8 @@ class Manifest:
     @classmethod
     def from_json(cls, data: JSONValue) -> Manifest:
         """Build from a parsed JSON array; raises ManifestError when it is not one."""
-        _expect(data, list, "manifest")
-        assert isinstance(data, list)
-        return cls(tuple(ModelEntry.from_json(e, f"/{i}") for i, e in enumerate(data)))
+        items = _take(data, list, "manifest")
+        return cls(tuple(ModelEntry.from_json(e, f"/{i}") for i, e in enumerate(items)))
 
     @classmethod
     def from_entries(cls, entries: Iterable[ModelEntry]) -> Manifest:
