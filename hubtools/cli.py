@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import sys
 import traceback
+from pathlib import Path
 from typing import Any, NoReturn
 
 import click
@@ -71,3 +72,89 @@ def main(argv: list[str] | None = None) -> None:
 
 # ---- commands ------------------------------------------------------------
 # Each command sits in its own section below, headed "# ---- <name> ----".
+
+
+# ---- validate ----------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("manifests", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--repo",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Also check every path, sha256, size, opset and io_ports against this repository.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "github"]),
+    default="text",
+    show_default=True,
+    envvar="HUBTOOLS_FORMAT",
+    show_envvar=True,
+    help="text for people, json for programs, github for workflow annotations.",
+)
+@click.option("--strict", is_flag=True, help="Warnings fail the run too (exit 1).")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), help="Files checked in parallel.")
+@click.pass_context
+def validate(
+    ctx: click.Context,
+    manifests: tuple[Path, ...],
+    repo: Path | None,
+    fmt: str,
+    strict: bool,
+    jobs: int | None,
+) -> None:
+    """Lint MANIFEST files: JSON Schema, semantic checks, and with --repo the files.
+
+    Exit 0 when valid, 1 when problems were found, 2 when a file cannot be read.
+    """
+    from hubtools.checks import validate_manifest
+    from hubtools.errors import Location, ManifestError, Problem, Report
+    from hubtools.formats import counts_text, github_command, json_report, problem_line
+
+    if repo is not None and not repo.is_dir():
+        raise click.BadParameter(f"{repo} is not a directory", param_hint="--repo")
+    problems: list[Problem] = []
+    totals = Report()
+    unreadable = False
+    for path in manifests:
+        try:
+            result = validate_manifest(path, repo=repo, jobs=jobs)
+        except ManifestError as err:
+            unreadable = True
+            problems.append(Problem("unreadable", str(err), Location(str(path))))
+            continue
+        problems.extend(result.report)
+        totals.count("manifests")
+        for what, n in result.report.checked.items():
+            totals.count(what, n)
+    report = Report(problems)
+    failed = report.failed(strict=strict)
+    if fmt == "json":
+        summary: dict[str, object] = {
+            **totals.checked,
+            "errors": len(report.errors),
+            "warnings": len(report.warnings),
+            "valid": not failed and not unreadable,
+        }
+        click.echo(json_report(problems, summary))
+    else:
+        for problem in problems:
+            if problem.code == "unreadable" and fmt == "text":
+                click.echo(f"hubtools: error: {problem.message}", err=True)
+                continue
+            if fmt == "github":
+                click.echo(github_command(problem))
+            click.echo(problem_line(problem))
+        counts = [(k, v) for k, v in totals.checked.items() if k != "manifests"]
+        if unreadable:
+            verdict = "not validated: a manifest could not be read"
+        else:
+            errors, warnings = len(report.errors), len(report.warnings)
+            verdict = f"{'invalid' if failed else 'valid'}: {errors} error" + (
+                "s" if errors != 1 else ""
+            )
+            verdict += f", {warnings} warning" + ("s" if warnings != 1 else "")
+        click.echo(verdict + (f"; checked {counts_text(counts)}" if counts else ""), err=True)
+    ctx.exit(EXIT_ERROR if unreadable else EXIT_PROBLEMS if failed else EXIT_OK)

@@ -1,0 +1,255 @@
+"""Strict JSON reading with positions: syntax errors, duplicate keys and NaN are
+found with their line and column, and any RFC 6901 JSON pointer can be mapped
+back to the line and column where its value starts.
+
+The standard :mod:`json` parser does the parsing (it is fast and exact); this
+module adds what it does not keep: positions, which it finds again on demand by
+scanning only the part of the text the pointer leads through.
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from json.decoder import scanstring  # type: ignore[attr-defined]
+from pathlib import Path
+
+from hubtools.errors import ManifestError
+from hubtools.manifest import JSONValue
+
+_WS = re.compile(r"[ \t\n\r]*")
+_DECODER = json.JSONDecoder()
+
+
+class _DupDict(dict[str, JSONValue]):
+    """A JSON object that held the same key more than once (the last value wins, as in json)."""
+
+    duplicates: tuple[str, ...] = ()
+
+
+class _NonFinite(float):
+    """NaN or ±Infinity, which JSON does not allow but Python's json reads."""
+
+    spelling: str = ""
+
+
+def _pairs_hook(pairs: list[tuple[str, JSONValue]]) -> dict[str, JSONValue]:
+    obj = dict(pairs)
+    if len(obj) == len(pairs):
+        return obj
+    seen: set[str] = set()
+    dups = [k for k, _ in pairs if k in seen or seen.add(k)]  # type: ignore[func-returns-value]
+    marked = _DupDict(obj)
+    marked.duplicates = tuple(dict.fromkeys(dups))
+    return marked
+
+
+def _constant(name: str) -> float:
+    value = _NonFinite(float(name.replace("Infinity", "inf")))
+    value.spelling = name
+    return value
+
+
+def escape_pointer_token(token: str | int) -> str:
+    """One RFC 6901 reference token: ``~`` -> ``~0``, ``/`` -> ``~1``."""
+    return str(token).replace("~", "~0").replace("/", "~1")
+
+
+def pointer_of(path: tuple[str | int, ...] | list[str | int]) -> str:
+    """The RFC 6901 JSON pointer of a path of keys and indexes (``""`` for the root)."""
+    return "".join("/" + escape_pointer_token(t) for t in path)
+
+
+def _split_pointer(pointer: str) -> list[str]:
+    if not pointer:
+        return []
+    return [t.replace("~1", "/").replace("~0", "~") for t in pointer.split("/")[1:]]
+
+
+@dataclass(frozen=True)
+class Oddity:
+    """Something json accepted that JSON does not (duplicate key, NaN), at a pointer."""
+
+    kind: str  # "duplicate-key" or "non-finite"
+    pointer: str
+    detail: str
+
+
+@dataclass
+class JSONDocument:
+    """A parsed JSON text, with what is needed to locate pointers in it."""
+
+    source: str
+    text: str
+    data: JSONValue
+    oddities: tuple[Oddity, ...] = ()
+
+    def __post_init__(self) -> None:
+        self._line_starts: list[int] | None = None
+        self._item_offsets: list[int] | None = None
+
+    # -- positions --------------------------------------------------------
+    def line_col(self, offset: int) -> tuple[int, int]:
+        """1-based line and column of a character offset."""
+        if self._line_starts is None:
+            self._line_starts = [0] + [m.end() for m in re.finditer("\n", self.text)]
+        line = bisect.bisect_right(self._line_starts, offset)
+        return line, offset - self._line_starts[line - 1] + 1
+
+    def offset_of(self, pointer: str) -> int:
+        """Offset where the value at ``pointer`` starts; for a pointer that leads
+        nowhere, the offset of the deepest value that exists on its way."""
+        tokens = _split_pointer(pointer)
+        text = self.text
+        pos = _WS.match(text, 0).end()  # type: ignore[union-attr]
+        if tokens and text.startswith("[", pos) and tokens[0].isdigit():
+            # The top-level array is indexed once, so many lookups stay linear.
+            items = self._top_items()
+            index = int(tokens[0])
+            if index >= len(items):
+                return pos
+            pos, tokens = items[index], tokens[1:]
+        for token in tokens:
+            found = self._child(pos, token)
+            if found is None:
+                break
+            pos = found
+        return pos
+
+    def locate(self, pointer: str) -> tuple[int, int]:
+        """1-based (line, column) where the value at ``pointer`` starts."""
+        return self.line_col(self.offset_of(pointer))
+
+    def _top_items(self) -> list[int]:
+        if self._item_offsets is None:
+            start = _WS.match(self.text, 0).end()  # type: ignore[union-attr]
+            self._item_offsets = [off for off, _ in self._members(start)]
+        return self._item_offsets
+
+    def _members(self, pos: int) -> Iterator[tuple[int, str | None]]:
+        """(value offset, key or None) of each member of the container at ``pos``."""
+        text = self.text
+        opener = text[pos]
+        closer = "}" if opener == "{" else "]"
+        pos = _WS.match(text, pos + 1).end()  # type: ignore[union-attr]
+        if text.startswith(closer, pos):
+            return
+        while True:
+            key: str | None = None
+            if opener == "{":
+                key, pos = scanstring(text, pos + 1)
+                pos = _WS.match(text, pos).end()  # type: ignore[union-attr]
+                pos = _WS.match(text, pos + 1).end()  # type: ignore[union-attr] # past ':'
+            yield pos, key
+            _, pos = _DECODER.raw_decode(text, pos)
+            pos = _WS.match(text, pos).end()  # type: ignore[union-attr]
+            if text.startswith(closer, pos):
+                return
+            pos = _WS.match(text, pos + 1).end()  # type: ignore[union-attr] # past ','
+
+    def _child(self, pos: int, token: str) -> int | None:
+        if self.text[pos] == "{":
+            found = None
+            for off, key in self._members(pos):
+                if key == token:
+                    found = off  # the last one: json keeps the last duplicate
+            return found
+        if self.text[pos] == "[" and token.isdigit():
+            for i, (off, _) in enumerate(self._members(pos)):
+                if i == int(token):
+                    return off
+        return None
+
+
+def _walk_oddities(data: JSONValue) -> list[Oddity]:
+    """Find the marked duplicate-key objects and NaN/Infinity values (iteratively:
+    deep nesting must not overflow the stack)."""
+    found: list[Oddity] = []
+    stack: list[tuple[JSONValue, tuple[str | int, ...]]] = [(data, ())]
+    while stack:
+        value, path = stack.pop()
+        if isinstance(value, dict):
+            if isinstance(value, _DupDict):
+                for key in value.duplicates:
+                    found.append(Oddity("duplicate-key", pointer_of((*path, key)), key))
+            stack.extend((v, (*path, k)) for k, v in value.items())
+        elif isinstance(value, list):
+            stack.extend((v, (*path, i)) for i, v in enumerate(value))
+        elif isinstance(value, _NonFinite):
+            found.append(Oddity("non-finite", pointer_of(path), value.spelling))
+    found.sort(key=lambda o: o.pointer)
+    return found
+
+
+def _syntax_position(text: str, pos: int) -> tuple[int, int]:
+    line = text.count("\n", 0, pos) + 1
+    return line, pos - (text.rfind("\n", 0, pos) + 1) + 1
+
+
+def parse_json(text: str, source: str) -> JSONDocument:
+    """Parse JSON text strictly enough for a linter.
+
+    Raises:
+        ManifestError: the text is not JSON (message has ``source:line:col``),
+            or is nested too deeply to parse.
+    """
+    if text.startswith("\ufeff"):
+        raise ManifestError(
+            f"{source}:1:1: the file starts with a UTF-8 byte-order mark; "
+            "save it as UTF-8 without a BOM"
+        )
+    seen_oddity = False
+
+    def hook(pairs: list[tuple[str, JSONValue]]) -> dict[str, JSONValue]:
+        nonlocal seen_oddity
+        obj = _pairs_hook(pairs)
+        seen_oddity = seen_oddity or isinstance(obj, _DupDict)
+        return obj
+
+    def constant(name: str) -> float:
+        nonlocal seen_oddity
+        seen_oddity = True
+        return _constant(name)
+
+    try:
+        data = json.loads(text, object_pairs_hook=hook, parse_constant=constant)
+    except json.JSONDecodeError as err:
+        line, col = _syntax_position(text, err.pos)
+        raise ManifestError(f"{source}:{line}:{col}: invalid JSON: {err.msg}") from err
+    except RecursionError as err:
+        raise ManifestError(
+            f"{source}: invalid JSON: values are nested too deeply to read"
+        ) from err
+    oddities = tuple(_walk_oddities(data)) if seen_oddity else ()
+    return JSONDocument(source=source, text=text, data=data, oddities=oddities)
+
+
+def read_json_file(path: Path, source: str | None = None) -> JSONDocument:
+    """Read and parse a JSON file (see :func:`parse_json`).
+
+    Raises:
+        ManifestError: the path is missing, a directory, unreadable, not UTF-8,
+            or not JSON; the message says which, and where.
+    """
+    name = source if source is not None else str(path)
+    try:
+        raw = Path(path).read_bytes()
+    except IsADirectoryError as err:
+        raise ManifestError(f"{name}: is a directory, not a manifest file") from err
+    except FileNotFoundError as err:
+        raise ManifestError(f"{name}: no such file") from err
+    except OSError as err:
+        raise ManifestError(f"{name}: cannot read: {err.strerror or err}") from err
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        prefix = raw[: err.start].decode("utf-8", errors="replace")
+        line, col = _syntax_position(prefix, len(prefix))
+        raise ManifestError(
+            f"{name}:{line}:{col}: invalid UTF-8 (byte {err.start}: "
+            f"0x{raw[err.start]:02x}); JSON files must be UTF-8"
+        ) from err
+    return parse_json(text, name)

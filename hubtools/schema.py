@@ -1,0 +1,102 @@
+"""The manifest's JSON Schema: load the copy packaged in the wheel, run jsonschema,
+and turn its errors into :class:`~hubtools.errors.Problem` objects with readable
+messages (jsonschema's own repeat the whole offending value, which can be an
+entire manifest)."""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Iterator
+from importlib import resources
+from typing import Any
+
+from hubtools.errors import Location, Problem
+from hubtools.jsonfile import pointer_of
+from hubtools.manifest import JSONValue
+
+SCHEMA_FILE = "onnx-hub-manifest.schema.json"
+
+_HINTS = {
+    "sha256 hex digest": "run `hubtools generate` (or `sha256sum FILE`) to recompute it",
+    "byte count": "use the file's size in bytes, as an integer",
+    "relative POSIX path inside the repository": (
+        "write the path relative to the repository root with '/' separators"
+    ),
+    "onnxruntime type string": "write it as onnxruntime prints it, e.g. tensor(float)",
+}
+
+
+@functools.cache
+def schema_text() -> str:
+    """The packaged schema's text (byte-identical to ``schema/`` in the repository)."""
+    return (resources.files("hubtools") / "schema" / SCHEMA_FILE).read_text("utf-8")
+
+
+@functools.cache
+def load_schema() -> dict[str, Any]:
+    """The manifest's JSON Schema (draft 2020-12) as a dict."""
+    schema: dict[str, Any] = json.loads(schema_text())
+    return schema
+
+
+@functools.cache
+def _validator() -> Any:
+    import jsonschema  # imported here: it costs ~0.1 s, and only validation needs it
+
+    return jsonschema.Draft202012Validator(load_schema())
+
+
+def _short(value: object, limit: int = 60) -> str:
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _describe(error: Any) -> tuple[str, str | None]:
+    """A message and a hint for one jsonschema error, never longer than a line."""
+    kind, value, instance = error.validator, error.validator_value, error.instance
+    title = error.schema.get("title") if isinstance(error.schema, dict) else None
+    hint = _HINTS.get(title) if title else None
+    if kind == "type":
+        wanted = " or ".join(value) if isinstance(value, list) else value
+        return f"{_short(instance)} is not of type {wanted}", hint
+    if kind == "pattern":
+        what = title or f"string matching {value!r}"
+        return f"{_short(instance)} is not a valid {what}", hint
+    if kind == "required":
+        missing = [name for name in value if name not in instance]
+        return f"missing required property {missing[0]!r}", "add it; see the schema"
+    if kind == "dependentRequired":
+        present = [k for k in value if k in instance]
+        missing = sorted({d for k in present for d in value[k] if d not in instance})
+        return (
+            f"{', '.join(present)} given without {', '.join(missing)}",
+            "give model_with_data_path, model_with_data_sha and model_with_data_bytes "
+            "together, or none of them",
+        )
+    if kind in ("minimum", "exclusiveMinimum"):
+        return f"{_short(instance)} is less than the minimum of {value}", hint
+    if kind == "minLength":
+        return "must not be an empty string", hint
+    message = error.message
+    return (message if len(message) <= 200 else f"value fails the schema's {kind!r}"), hint
+
+
+def schema_problems(data: JSONValue, source: str) -> Iterator[Problem]:
+    """Every way ``data`` breaks the manifest schema, as problems with JSON pointers
+    (positions are filled in later by the caller, which has the text)."""
+    said: set[tuple[str, str]] = set()
+    for error in _validator().iter_errors(data):
+        pointer = pointer_of(tuple(error.absolute_path))
+        if error.validator == "dependentRequired":
+            # jsonschema reports each missing dependency once per present key; say it once.
+            if (pointer, error.validator) in said:
+                continue
+            said.add((pointer, error.validator))
+        message, hint = _describe(error)
+        yield Problem(
+            code=f"schema-{error.validator}",
+            message=message,
+            location=Location(source, pointer=pointer),
+            hint=hint,
+        )
