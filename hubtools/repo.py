@@ -1,0 +1,187 @@
+"""A model repository on disk: its tracked files, what changed since a ref, safe paths.
+
+Files are the ones git tracks (``git ls-files`` through gitpython), so build
+outputs and stray downloads never leak into a manifest. A folder that is not a
+git repository is walked as plain files instead; :attr:`RepoFiles.is_git` says
+which, so the caller can tell the user once.
+
+Paths are POSIX strings relative to the repository root. :func:`resolve_link`
+turns a link found in a README into such a path, refusing links that leave the
+root by ``..`` or through a symlink.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+from dataclasses import dataclass
+from pathlib import Path
+
+import git
+
+from hubtools.errors import HubtoolsError, UsageError
+
+__all__ = [
+    "ChangeSet",
+    "LinkError",
+    "RepoFiles",
+    "changed_since",
+    "list_files",
+    "resolve_link",
+]
+
+_SKIP_DIRS = frozenset({".git", ".hg", ".svn", "__pycache__", ".mypy_cache", ".pytest_cache"})
+
+
+class LinkError(HubtoolsError, ValueError):
+    """A link cannot be turned into a file of the repository (escapes it, or is a URL)."""
+
+
+@dataclass(frozen=True)
+class RepoFiles:
+    """The files of a repository: POSIX paths relative to ``root``."""
+
+    root: Path
+    files: frozenset[str]
+    is_git: bool
+
+    def __contains__(self, path: object) -> bool:
+        return path in self.files
+
+
+@dataclass(frozen=True)
+class ChangeSet:
+    """Files changed between a ref and the working tree, as POSIX paths.
+
+    A rename appears as ``(old, new)`` in ``renamed``; :attr:`touched` is every
+    path whose content or existence may differ from the ref.
+    """
+
+    added: frozenset[str] = frozenset()
+    modified: frozenset[str] = frozenset()
+    deleted: frozenset[str] = frozenset()
+    renamed: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def touched(self) -> frozenset[str]:
+        """All paths added, modified, deleted, or on either side of a rename."""
+        paths = set(self.added | self.modified | self.deleted)
+        for old, new in self.renamed:
+            paths.update((old, new))
+        return frozenset(paths)
+
+
+def _open_repo(root: Path) -> git.Repo | None:
+    try:
+        return git.Repo(root, search_parent_directories=True)
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+        return None
+
+
+def list_files(root: Path) -> RepoFiles:
+    """The tracked files under ``root`` (a plain walk when it is not in a git repository).
+
+    ``root`` may be a sub-folder of a repository; paths are relative to it.
+    Raises :class:`~hubtools.errors.UsageError` when ``root`` is not a folder,
+    and :class:`~hubtools.errors.HubtoolsError` when git cannot list the files.
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise UsageError(f"{root}: not a folder; give the model repository's root folder")
+    repo = _open_repo(root)
+    if repo is None or repo.bare:
+        return RepoFiles(root=root, files=frozenset(_walk(root)), is_git=False)
+    try:
+        # -z: names verbatim (no quoting of non-ASCII); cwd=root: paths relative to it.
+        out = git.Git(str(root)).ls_files("-z")
+    except git.GitCommandError as err:
+        raise HubtoolsError(f"{root}: git ls-files failed: {err}") from err
+    return RepoFiles(root=root, files=frozenset(p for p in out.split("\0") if p), is_git=True)
+
+
+def _walk(root: Path) -> list[str]:
+    found: list[str] = []
+    for folder, dirs, names in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if d not in _SKIP_DIRS)
+        rel = Path(folder).relative_to(root).as_posix()
+        for name in names:
+            found.append(name if rel == "." else f"{rel}/{name}")
+    return found
+
+
+def changed_since(root: Path, ref: str) -> ChangeSet:
+    """What changed under ``root`` between ``ref`` and the working tree (with renames).
+
+    Uncommitted edits count. Raises :class:`~hubtools.errors.UsageError` when
+    ``root`` is not in a git repository or ``ref`` is not a known revision.
+    """
+    root = Path(root)
+    repo = _open_repo(root)
+    if repo is None:
+        raise UsageError(f"{root}: --changed-since needs a git repository; run a full generate")
+    try:
+        repo.commit(ref)
+    except (git.BadName, ValueError, git.GitCommandError) as err:
+        raise UsageError(f"{ref!r} is not a known git revision in {root}: {err}") from err
+    try:
+        # --relative: paths relative to the cwd (root), and nothing outside it.
+        out = git.Git(str(root)).diff("--name-status", "-z", "-M", "--relative", ref, "--")
+    except git.GitCommandError as err:
+        raise HubtoolsError(f"{root}: git diff {ref} failed: {err}") from err
+    added: set[str] = set()
+    modified: set[str] = set()
+    deleted: set[str] = set()
+    renamed: list[tuple[str, str]] = []
+    fields = [f for f in out.split("\0") if f]
+    i = 0
+    while i < len(fields):
+        status = fields[i]
+        if status[0] in "RC":
+            old, new = fields[i + 1], fields[i + 2]
+            if status[0] == "R":
+                renamed.append((old, new))
+            else:
+                added.add(new)
+            i += 3
+            continue
+        path = fields[i + 1]
+        if status[0] == "A":
+            added.add(path)
+        elif status[0] == "D":
+            deleted.add(path)
+        else:
+            modified.add(path)
+        i += 2
+    return ChangeSet(
+        added=frozenset(added),
+        modified=frozenset(modified),
+        deleted=frozenset(deleted),
+        renamed=tuple(sorted(renamed)),
+    )
+
+
+def resolve_link(root: Path, base: str, href: str) -> str:
+    """The repository path a README link points to.
+
+    ``base`` is the POSIX folder of the README (``""`` for the root); ``href``
+    is the link target, relative to it, or starting with ``/`` for the
+    repository root. A ``#fragment`` or ``?query`` is dropped. Raises
+    :class:`LinkError` when ``href`` is a URL, leaves the repository (``..``
+    past the root) or reaches outside it through a symlink.
+    """
+    target = href.split("#", 1)[0].split("?", 1)[0].strip()
+    if not target:
+        raise LinkError(f"link {href!r} has no file part")
+    if "://" in target or target.startswith(("mailto:", "//")):
+        raise LinkError(f"link {href!r} is a URL, not a file in the repository")
+    joined = target.lstrip("/") if target.startswith("/") else posixpath.join(base, target)
+    path = posixpath.normpath(joined)
+    if path == ".." or path.startswith("../") or posixpath.isabs(path):
+        raise LinkError(f"link {href!r} leaves the repository")
+    if path == ".":
+        path = ""
+    real_root = os.path.realpath(root)
+    real = os.path.realpath(os.path.join(root, path))
+    if real != real_root and not real.startswith(real_root + os.sep):
+        raise LinkError(f"link {href!r} reaches outside the repository through a symlink")
+    return path
