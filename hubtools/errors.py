@@ -31,6 +31,10 @@ class InvalidModelError(HubtoolsError, ValueError):
     """A file is not a valid ONNX model (its content is wrong, not its reading)."""
 
 
+class FileReadError(HubtoolsError, OSError):
+    """A local file cannot be opened or read (missing, a directory, no permission, I/O error)."""
+
+
 class ModelNotFoundError(HubtoolsError, LookupError, AssertionError):
     """No manifest entry matches the name/opset asked for.
 
