@@ -158,3 +158,157 @@ def validate(
             verdict += f", {warnings} warning" + ("s" if warnings != 1 else "")
         click.echo(verdict + (f"; checked {counts_text(counts)}" if counts else ""), err=True)
     ctx.exit(EXIT_ERROR if unreadable else EXIT_PROBLEMS if failed else EXIT_OK)
+
+
+# ---- generate ----------------------------------------------------------------
+
+
+def _generate_summary(result: Any, previous_name: str | None) -> list[str]:
+    """Summary lines of a generate run (stderr)."""
+    from hubtools.formats import counts_text
+
+    stats = result.stats
+    mb = stats.bytes_hashed / 1e6
+    counts = [
+        ("entries", stats.entries),
+        ("from pointers", stats.from_pointers),
+        ("files hashed", stats.files_hashed),
+    ]
+    lines = [
+        f"generated {counts_text(counts)} ({mb:.1f} MB hashed); "
+        f"io_ports reused: {stats.io_ports_reused}; facts kept from --changed-since: "
+        f"{stats.facts_reused}; warnings: {len(result.report.warnings)}"
+    ]
+    if previous_name is not None and stats.new_entries:
+        lines.append(
+            f"{len(stats.new_entries)} entries {previous_name} did not have: "
+            + ", ".join(stats.new_entries)
+        )
+    if stats.io_ports_missing:
+        lines.append(
+            f"{len(stats.io_ports_missing)} entries have no io_ports (content not pulled, "
+            f"no previous entry with the same sha); fill them with: {stats.lfs_pull_command}"
+        )
+    return lines
+
+
+@cli.command()
+@click.argument("repo", type=click.Path(path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Manifest to write (default REPO/ONNX_HUB_MANIFEST.json).",
+)
+@click.option(
+    "--previous",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Manifest to reuse io_ports/extra_ports from, by sha256 (default: the output file).",
+)
+@click.option(
+    "--changed-since",
+    metavar="REF",
+    help="Recompute only files changed since this git ref; keep the rest from --previous.",
+)
+@click.option("--check", is_flag=True, help="Write nothing; exit 1 if the output would change.")
+@click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    envvar="HUBTOOLS_JOBS",
+    show_envvar=True,
+    help="Files hashed in parallel.",
+)
+@click.option("--strict", is_flag=True, help="Warnings fail the run too (exit 1).")
+@click.option(
+    "--include-unlinked",
+    is_flag=True,
+    help="Also take model tables from READMEs that no top-level link reaches.",
+)
+@click.pass_context
+def generate(
+    ctx: click.Context,
+    repo: Path,
+    output: Path | None,
+    previous: Path | None,
+    changed_since: str | None,
+    check: bool,
+    jobs: int,
+    strict: bool,
+    include_unlinked: bool,
+) -> None:
+    """Write the manifest of the model repository REPO from its README tables.
+
+    Exit 0 when written (or up to date with --check), 1 when warnings fail the
+    run (--strict) or --check finds changes, 2 on usage or I/O errors.
+    Nothing is written when the run fails.
+    """
+    from hubtools.formats import problem_line
+    from hubtools.generate import compare_manifests, generate_manifest, write_manifest
+    from hubtools.manifest import MANIFEST_NAME, Manifest
+
+    if not repo.is_dir():
+        raise click.BadParameter(f"{repo} is not a folder", param_hint="REPO")
+    output = output if output is not None else repo / MANIFEST_NAME
+    previous_path = previous if previous is not None else (output if output.is_file() else None)
+    old = Manifest.load(previous_path) if previous_path is not None else None
+
+    bar: Any = None
+
+    def on_total(total: int) -> None:
+        nonlocal bar
+        if sys.stderr.isatty() and total:
+            from tqdm import tqdm
+
+            bar = tqdm(total=total, unit="B", unit_scale=True, desc="hashing", file=sys.stderr)
+
+    def progress(path: str, nbytes: int) -> None:
+        if bar is not None:
+            bar.update(nbytes)
+
+    try:
+        result = generate_manifest(
+            repo,
+            previous=old,
+            changed_since=changed_since,
+            jobs=jobs,
+            include_unlinked=include_unlinked,
+            progress=progress,
+            on_total=on_total,
+        )
+    finally:
+        if bar is not None:
+            bar.close()
+    if not result.stats.is_git:
+        click.echo(f"note: {repo} is not a git repository; walking all its files", err=True)
+    for problem in result.report:
+        click.echo(problem_line(problem), err=True)
+    for line in _generate_summary(result, str(previous_path) if previous_path else None):
+        click.echo(line, err=True)
+    failed = result.report.failed(strict=strict)
+    text = result.manifest.dumps()
+    if check:
+        current = output.read_text(encoding="utf-8") if output.is_file() else None
+        if current == text:
+            click.echo(f"{output} is up to date", err=True)
+            ctx.exit(EXIT_PROBLEMS if failed else EXIT_OK)
+        before = Manifest.loads(current) if current is not None else Manifest()
+        changes = compare_manifests(before, result.manifest)
+        for path in changes.added:
+            click.echo(f"added: {path}")
+        for path in changes.removed:
+            click.echo(f"removed: {path}")
+        for path, fields in changes.changed:
+            click.echo(f"changed: {path}: {', '.join(fields)}")
+        if not changes:
+            click.echo(f"changed: {output}: formatting")
+        click.echo(f"{output} would change; run `hubtools generate {repo}` to update it", err=True)
+        ctx.exit(EXIT_PROBLEMS)
+    if failed:
+        click.echo(f"{output} not written: warnings fail the run with --strict", err=True)
+        ctx.exit(EXIT_PROBLEMS)
+    write_manifest(output, text)
+    click.echo(f"wrote {output}", err=True)
+    ctx.exit(EXIT_OK)

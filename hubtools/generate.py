@@ -22,15 +22,26 @@ it cannot work at all.
 from __future__ import annotations
 
 import logging
+import os
 import posixpath
+import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from hubtools import hashing, onnx_info
-from hubtools.errors import InvalidModelError, Location, Problem, Report, Severity, UsageError
+from hubtools import hashing
+from hubtools.errors import (
+    FileReadError,
+    HubtoolsError,
+    InvalidModelError,
+    Location,
+    Problem,
+    Report,
+    Severity,
+    UsageError,
+)
 from hubtools.manifest import IOPorts, JSONValue, Manifest, Metadata, ModelEntry
 from hubtools.readme_tables import Row, Table, match_columns, parse_tables
 from hubtools.repo import LinkError, RepoFiles, list_files, resolve_link
@@ -46,6 +57,7 @@ __all__ = [
     "ManifestChanges",
     "compare_manifests",
     "generate_manifest",
+    "write_manifest",
 ]
 
 log = logging.getLogger(__name__)
@@ -465,6 +477,9 @@ def _file_facts(root: Path, job: _FactsJob) -> _Facts | Problem:
         if pointer is not None:
             return _Facts(pointer.oid, pointer.size, from_pointer=True)
         if job.is_model:
+            # Imported here: it loads onnx, which a run over LFS pointers never needs.
+            from hubtools import onnx_info
+
             facts = onnx_info.inspect_file(full, hash=True)
             if facts.model_sha is None or facts.model_bytes is None:
                 raise InvalidModelError(f"{job.path}: no sha256 computed")
@@ -486,9 +501,10 @@ def _file_facts(root: Path, job: _FactsJob) -> _Facts | Problem:
             "replace the file with a valid model, or fix the README link",
         )
     except OSError as err:
+        reason = str(err) if isinstance(err, FileReadError) else f"cannot read: {err.strerror}"
         return _warning(
             "unreadable-file",
-            f"cannot read: {err.strerror or err}; the entry was skipped",
+            f"{reason}; the entry was skipped",
             job.path,
             None,
             "check the file's permissions, or run `git lfs pull` if it is missing",
@@ -819,3 +835,27 @@ def _size(path: Path) -> int:
         return path.stat().st_size
     except OSError:
         return 0
+
+
+def write_manifest(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` atomically: a temporary file beside it, then a rename.
+
+    Readers see the old file or the new one, never a partial write. Raises
+    :class:`~hubtools.errors.HubtoolsError` (also an OSError's message) when
+    the folder cannot be written; nothing is left behind then.
+    """
+    path = Path(path)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as err:
+        raise HubtoolsError(f"{path}: cannot write: {err.strerror or err}") from err
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+        # mkstemp makes the file private; a manifest is meant to be read by all.
+        mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except OSError as err:
+        Path(tmp).unlink(missing_ok=True)
+        raise HubtoolsError(f"{path}: cannot write: {err.strerror or err}") from err
