@@ -43,4 +43,14 @@ __all__ = [
     "UntrustedRepositoryError",
     "UsageError",
     "__version__",
+    "hub",
 ]
+
+
+def __getattr__(name: str) -> object:
+    # `hubtools.hub` is imported on first use, so `import hubtools` stays light.
+    if name == "hub":
+        import importlib
+
+        return importlib.import_module("hubtools.hub")
+    raise AttributeError(f"module 'hubtools' has no attribute {name!r}")

@@ -1,0 +1,141 @@
+"""Safe extraction of test-data tarballs (the fix for CVE-2024-5187 and its kind).
+
+Every member is checked before anything is written: no absolute paths, no
+``..``, no links that leave the folder, no devices or FIFOs, and limits on
+member count and total size. Extraction then uses tarfile's ``data`` filter
+where Python has it (3.10.12+, 3.11.4+), goes into a temporary folder beside
+the destination, and is renamed into place, so a half-extracted folder never
+sits under the final name.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import posixpath
+import shutil
+import tarfile
+import tempfile
+from pathlib import Path
+
+from hubtools.errors import UnsafeArchiveError
+
+log = logging.getLogger(__name__)
+
+MAX_MEMBERS = 100_000
+MAX_TOTAL_BYTES = 16 << 30
+# tarfile.FilterError exists only where the extraction filters do.
+_FilterError: type[Exception] = getattr(tarfile, "FilterError", tarfile.TarError)
+
+
+def _inside(name: str) -> bool:
+    """True when the relative POSIX path ``name`` stays inside its folder."""
+    norm = posixpath.normpath(name)
+    return not (norm.startswith("/") or norm == ".." or norm.startswith("../") or "\\" in name)
+
+
+def check_members(
+    tar: tarfile.TarFile,
+    *,
+    source: str,
+    max_members: int = MAX_MEMBERS,
+    max_bytes: int = MAX_TOTAL_BYTES,
+) -> list[tarfile.TarInfo]:
+    """All members of ``tar``, after checking that each is safe to extract.
+
+    Raises :class:`~hubtools.errors.UnsafeArchiveError` naming the first
+    member that is absolute, climbs out with ``..``, is a link pointing out of
+    the folder, is a device or FIFO, or when the archive has more than
+    ``max_members`` members or ``max_bytes`` bytes of content.
+    """
+    members = []
+    total = 0
+    for member in tar:
+        members.append(member)
+        if len(members) > max_members:
+            raise UnsafeArchiveError(f"{source}: more than {max_members} members; refused")
+        name = member.name
+        where = f"{source}: member {name!r}"
+        if not name or name.startswith("/") or (len(name) > 1 and name[1] == ":"):
+            raise UnsafeArchiveError(f"{where} has an absolute path; refused")
+        if not _inside(name):
+            raise UnsafeArchiveError(f"{where} leaves the extraction folder; refused")
+        if member.isdev() or member.isfifo():
+            raise UnsafeArchiveError(f"{where} is a device or FIFO; refused")
+        if member.issym():
+            target = posixpath.join(posixpath.dirname(name), member.linkname)
+            if member.linkname.startswith("/") or not _inside(target):
+                raise UnsafeArchiveError(
+                    f"{where} is a symlink to {member.linkname!r}, outside the folder; refused"
+                )
+        elif member.islnk():
+            if member.linkname.startswith("/") or not _inside(member.linkname):
+                raise UnsafeArchiveError(
+                    f"{where} is a hard link to {member.linkname!r}, outside the folder; refused"
+                )
+        elif not (member.isfile() or member.isdir()):
+            raise UnsafeArchiveError(f"{where} is not a file, folder or link; refused")
+        total += max(member.size, 0)
+        if total > max_bytes:
+            raise UnsafeArchiveError(f"{source}: content larger than {max_bytes} bytes; refused")
+    return members
+
+
+def find_model_folder(root: Path) -> Path:
+    """The folder under ``root`` that holds ``test_data_set_*`` (or else an ``.onnx`` file).
+
+    Falls back to the single top-level folder, then to ``root`` itself.
+    Raises nothing.
+    """
+    for folder in sorted([root, *(p for p in root.rglob("*") if p.is_dir())]):
+        if any(p.is_dir() for p in folder.glob("test_data_set_*")):
+            return folder
+    for folder in sorted([root, *(p for p in root.rglob("*") if p.is_dir())]):
+        if any(p.is_file() for p in folder.glob("*.onnx")):
+            return folder
+    tops = [p for p in root.iterdir() if p.is_dir()]
+    return tops[0] if len(tops) == 1 else root
+
+
+def safe_extract(
+    archive: Path,
+    dest: Path,
+    *,
+    max_members: int = MAX_MEMBERS,
+    max_bytes: int = MAX_TOTAL_BYTES,
+) -> Path:
+    """Extract ``archive`` into the new folder ``dest`` and return ``dest``.
+
+    Checks every member first (see :func:`check_members`), extracts into a
+    temporary folder beside ``dest`` and renames it; when ``dest`` already
+    exists it is replaced. Raises :class:`~hubtools.errors.UnsafeArchiveError`
+    for an unsafe member (nothing is written then), or when the file is not a
+    readable tar archive, and OSError on a write failure.
+    """
+    source = archive.name
+    try:
+        with tarfile.open(archive, "r:*") as tar:
+            members = check_members(
+                tar, source=source, max_members=max_members, max_bytes=max_bytes
+            )
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            temp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent))
+            try:
+                if hasattr(tarfile, "data_filter"):
+                    tar.extractall(temp, members=members, filter="data")
+                else:  # pragma: no cover - Python without the filter; members are checked
+                    tar.extractall(temp, members=members)
+                if dest.exists():
+                    old = dest.with_name(f".{dest.name}.{os.getpid()}.old")
+                    os.replace(dest, old)
+                    shutil.rmtree(old, ignore_errors=True)
+                os.replace(temp, dest)
+            except BaseException:
+                shutil.rmtree(temp, ignore_errors=True)
+                raise
+    except _FilterError as err:
+        raise UnsafeArchiveError(f"{source}: {err}; refused") from err
+    except (tarfile.TarError, EOFError) as err:
+        raise UnsafeArchiveError(f"{source}: not a readable tar archive: {err}") from err
+    log.debug("extracted %s into %s", archive, dest)
+    return dest

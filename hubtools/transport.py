@@ -1,0 +1,356 @@
+"""The only module that opens URLs: HTTP(S) through requests, and ``file://``.
+
+Every request has connect and read timeouts. Connection errors, timeouts,
+429 and 5xx answers are retried with exponential backoff, honouring
+``Retry-After``; a body cut short is resumed with ``Range`` when the server
+supports it (else fetched again from the start). Bodies that are not the file
+asked for (a Git LFS pointer, an HTML page, an over-quota notice) raise a
+:class:`~hubtools.errors.DownloadError` that says what happened and what to do.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import hashlib
+import logging
+import re
+import sys
+import time
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, BinaryIO
+
+from hubtools.config import Settings
+from hubtools.errors import DownloadError
+
+if TYPE_CHECKING:
+    import requests
+
+log = logging.getLogger(__name__)
+
+CHUNK = 1 << 20
+#: Largest manifest accepted, so a hostile server cannot fill memory.
+MAX_TEXT_BYTES = 64 << 20
+LFS_POINTER_PREFIX = b"version https://git-lfs.github.com/spec/"
+_QUOTA_MARKER = b"over its data quota"
+_RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+_USER_AGENT = "hubtools (+https://github.com/onnx/models)"
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """What :func:`download_to` wrote: total size and sha256 of the whole file."""
+
+    size: int
+    sha256: str
+
+
+class _Retryable(Exception):
+    """A failure worth another attempt; ``wait`` is a server-requested delay."""
+
+    def __init__(self, message: str, wait: float | None = None) -> None:
+        super().__init__(message)
+        self.wait = wait
+
+
+def _session() -> requests.Session:
+    # Imported here so that `import hubtools` stays light.
+    import requests
+
+    session = requests.Session()
+    session.headers["User-Agent"] = _USER_AGENT
+    session.max_redirects = 10
+    return session
+
+
+def _retry_after(value: str | None, settings: Settings) -> float | None:
+    """Seconds from a ``Retry-After`` header (delta seconds or HTTP date), capped."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return min(float(value), settings.max_wait)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, min(when.timestamp() - time.time(), settings.max_wait))
+
+
+def _sleep_before(attempt: int, err: _Retryable, settings: Settings, url: str) -> None:
+    delay = err.wait
+    if delay is None:
+        delay = min(settings.backoff * 2 ** (attempt - 1), settings.max_wait)
+    log.info("%s: %s; retry %d/%d in %.1fs", url, err, attempt, settings.retries, delay)
+    time.sleep(delay)
+
+
+def _sniff(url: str, status: int, content_type: str, head: bytes) -> None:
+    """Raise DownloadError when ``head`` is clearly not a model: LFS pointer, HTML, quota."""
+    if head.startswith(LFS_POINTER_PREFIX):
+        raise DownloadError(
+            f"{url} returned a Git LFS pointer instead of the file: the repository no "
+            "longer serves its Git LFS content (the ONNX Model Zoo on GitHub stopped in "
+            "July 2025); set HUBTOOLS_GITHUB_MEDIA to a mirror that serves the files, or "
+            "pass a mirror URL or a local clone with the LFS content as the repository"
+        )
+    if _QUOTA_MARKER in head:
+        raise DownloadError(
+            f"{url}: the repository is over its Git LFS data quota, so GitHub does not "
+            "serve its files; try again later or set HUBTOOLS_GITHUB_MEDIA to a mirror"
+        )
+    start = head[:512].lstrip().lower()
+    if "text/html" in content_type.lower() or start.startswith((b"<!doctype html", b"<html")):
+        match = re.search(rb"<title[^>]*>(.*?)</title>", head, re.IGNORECASE | re.DOTALL)
+        title = match.group(1).decode("utf-8", "replace").strip() if match else "no title"
+        raise DownloadError(
+            f"{url} returned an HTML page (HTTP {status}, {title!r}) instead of the file; "
+            "check the repository URL, or whether a proxy or login page is in the way"
+        )
+
+
+def _raise_for_status(resp: requests.Response, url: str, settings: Settings) -> None:
+    status = resp.status_code
+    if status < 400:
+        return
+    if status in _RETRY_STATUSES:
+        raise _Retryable(f"HTTP {status}", _retry_after(resp.headers.get("Retry-After"), settings))
+    head = resp.raw.read(4096, decode_content=True) or b""
+    if status == 404:
+        raise DownloadError(
+            f"{url}: HTTP 404 Not Found; check the repository, ref and model name, "
+            "or whether a mirror (HUBTOOLS_GITHUB_RAW / HUBTOOLS_GITHUB_MEDIA) is needed"
+        )
+    _sniff(url, status, resp.headers.get("Content-Type", ""), head)
+    raise DownloadError(f"{url}: HTTP {status} {resp.reason}")
+
+
+def _file_path(url: str) -> Path:
+    parsed = urllib.parse.urlsplit(url)
+    return Path(urllib.request.url2pathname(parsed.path))
+
+
+@contextmanager
+def _open_http(
+    session: requests.Session, url: str, settings: Settings, headers: dict[str, str]
+) -> Iterator[requests.Response]:
+    """One GET; maps requests' failures to _Retryable or DownloadError."""
+    import requests
+
+    try:
+        resp = session.get(
+            url,
+            stream=True,
+            headers=headers,
+            timeout=(settings.connect_timeout, settings.read_timeout),
+        )
+    except requests.TooManyRedirects as err:
+        raise DownloadError(f"{url}: too many redirects (a redirect loop?): {err}") from err
+    except (requests.ConnectionError, requests.Timeout) as err:
+        raise _Retryable(f"connection failed: {err}") from err
+    except requests.RequestException as err:
+        raise DownloadError(f"{url}: request failed: {err}") from err
+    with resp:
+        _raise_for_status(resp, url, settings)
+        yield resp
+
+
+def fetch_text(url: str, settings: Settings) -> str:
+    """GET ``url`` (``http(s)://`` or ``file://``) and return its body as UTF-8 text.
+
+    Raises :class:`~hubtools.errors.DownloadError` on a 404 (naming the URL),
+    any other HTTP error after the retries, a body over 64 MiB, or text that is
+    not UTF-8.
+    """
+    if url.startswith("file:"):
+        path = _file_path(url)
+        try:
+            data = path.read_bytes()
+        except OSError as err:
+            raise DownloadError(f"{path}: cannot read: {err.strerror or err}") from err
+    else:
+        data = _fetch_bytes(url, settings)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise DownloadError(f"{url}: not UTF-8 text: {err}") from err
+
+
+def _fetch_bytes(url: str, settings: Settings) -> bytes:
+    import requests
+
+    session = _session()
+    attempt = 0
+    with session:
+        while True:
+            try:
+                with _open_http(session, url, settings, {}) as resp:
+                    body = bytearray()
+                    try:
+                        for chunk in resp.iter_content(CHUNK):
+                            body += chunk
+                            if len(body) > MAX_TEXT_BYTES:
+                                raise DownloadError(f"{url}: body larger than 64 MiB")
+                    except (requests.ConnectionError, requests.Timeout) as err:
+                        raise _Retryable(f"body cut short: {err}") from err
+                    except requests.exceptions.ChunkedEncodingError as err:
+                        raise _Retryable(f"body cut short: {err}") from err
+                    if body.startswith(LFS_POINTER_PREFIX) or _QUOTA_MARKER in body[:4096]:
+                        _sniff(url, resp.status_code, "", bytes(body[:4096]))
+                    return bytes(body)
+            except _Retryable as err:
+                attempt += 1
+                if attempt > settings.retries:
+                    raise DownloadError(f"{url}: {err}; gave up after {attempt} attempts") from err
+                _sleep_before(attempt, err, settings, url)
+
+
+def _chunks(resp: requests.Response, offset: int) -> Iterator[bytes]:
+    """The body in blocks as they arrive, so a body cut short keeps what came before."""
+    import requests
+    import urllib3
+
+    read1 = getattr(resp.raw, "read1", None)  # urllib3 >= 2
+    try:
+        if read1 is None:
+            yield from resp.iter_content(CHUNK)
+            return
+        while block := read1(CHUNK, decode_content=True):
+            yield block
+            offset += len(block)
+    except (urllib3.exceptions.HTTPError, requests.RequestException, OSError) as err:
+        raise _Retryable(f"body cut short after byte {offset}: {err}") from err
+
+
+def _progress(total: int | None, initial: int, desc: str, settings: Settings) -> object:
+    from tqdm import tqdm
+
+    enabled = settings.progress and sys.stderr.isatty()
+    return tqdm(
+        total=total,
+        initial=initial,
+        desc=desc,
+        unit="B",
+        unit_scale=True,
+        unit_divisor=1024,
+        file=sys.stderr,
+        disable=not enabled,
+        leave=False,
+    )
+
+
+def _hash_existing(f: BinaryIO, size: int) -> hashlib._Hash:
+    """sha256 of the first ``size`` bytes already in ``f``, read in chunks."""
+    h = hashlib.sha256()
+    f.seek(0)
+    left = size
+    while left:
+        block = f.read(min(CHUNK, left))
+        if not block:
+            break
+        h.update(block)
+        left -= len(block)
+    f.seek(size)
+    f.truncate()
+    return h
+
+
+def download_to(
+    url: str,
+    part: Path,
+    settings: Settings,
+    *,
+    expected_size: int | None = None,
+    desc: str = "",
+) -> Fetched:
+    """Stream ``url`` into the file ``part``, appending to the bytes it already holds.
+
+    Bytes already in ``part`` are kept and the rest is asked for with a
+    ``Range`` header; a server that ignores it makes the download start over.
+    Returns the size and sha256 of the whole file; the caller compares them
+    with what it expects (this function does not rename anything).
+
+    Raises :class:`~hubtools.errors.DownloadError` on a 404 (with the URL), a
+    redirect loop, an LFS pointer, HTML page or over-quota body, more bytes
+    than ``expected_size``, or when the retries run out (``part`` then keeps
+    what arrived, for a later resume).
+    """
+    if url.startswith("file:"):
+        return _copy_file(_file_path(url), part, desc, settings)
+    session = _session()
+    attempt = 0
+    with session, part.open("a+b") as f:
+        offset = f.seek(0, 2)
+        h = _hash_existing(f, offset)
+        bar = _progress(expected_size, offset, desc, settings)
+        try:
+            while True:
+                if expected_size is not None and offset == expected_size:
+                    break
+                headers = {"Accept-Encoding": "identity"}
+                if offset:
+                    headers["Range"] = f"bytes={offset}-"
+                try:
+                    with _open_http(session, url, settings, headers) as resp:
+                        if offset and resp.status_code != 206:
+                            log.info("%s: server ignored Range, starting over", url)
+                            h = _hash_existing(f, 0)
+                            offset = 0
+                            bar.reset(expected_size)  # type: ignore[attr-defined]
+                        sniffed = offset > 0
+                        for chunk in _chunks(resp, offset):
+                            if not sniffed:
+                                _sniff(
+                                    url,
+                                    resp.status_code,
+                                    resp.headers.get("Content-Type", ""),
+                                    chunk[:4096],
+                                )
+                                sniffed = True
+                            f.write(chunk)
+                            h.update(chunk)
+                            offset += len(chunk)
+                            bar.update(len(chunk))  # type: ignore[attr-defined]
+                            if expected_size is not None and offset > expected_size:
+                                raise DownloadError(
+                                    f"{url}: the server sent more than the "
+                                    f"{expected_size} bytes the manifest gives"
+                                )
+                    break
+                except _Retryable as err:
+                    attempt += 1
+                    if attempt > settings.retries:
+                        raise DownloadError(
+                            f"{url}: {err}; gave up after {attempt} attempts "
+                            "(what arrived is kept; the next try resumes from it)"
+                        ) from err
+                    _sleep_before(attempt, err, settings, url)
+        finally:
+            bar.close()  # type: ignore[attr-defined]
+        f.flush()
+    return Fetched(size=offset, sha256=h.hexdigest())
+
+
+def _copy_file(src: Path, part: Path, desc: str, settings: Settings) -> Fetched:
+    """Copy a local file into ``part`` (from its start) while hashing it."""
+    h = hashlib.sha256()
+    size = 0
+    try:
+        with src.open("rb") as fin, part.open("wb") as fout:
+            head = fin.read(4096)
+            _sniff(src.as_uri(), 200, "", head)
+            fin.seek(0)
+            while block := fin.read(CHUNK):
+                fout.write(block)
+                h.update(block)
+                size += len(block)
+    except FileNotFoundError as err:
+        raise DownloadError(f"{src}: no such file in the repository") from err
+    except OSError as err:
+        raise DownloadError(f"{src}: cannot copy: {err.strerror or err}") from err
+    log.debug("copied %s (%d bytes) for %s", src, size, desc)
+    return Fetched(size=size, sha256=h.hexdigest())
