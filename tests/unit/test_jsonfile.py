@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from hubtools.errors import ManifestError
+from hubtools.jsonfile import parse_json, pointer_of, read_json_file
+
+TEXT = '[\n {"a": 1, "b": {"c": [1, 2, NaN]}, "a": 2},\n {"x~/y": 3, "": [true]}\n]'
+
+
+@pytest.mark.parametrize(
+    ("pointer", "position"),
+    [
+        ("", (1, 1)),
+        ("/0", (2, 2)),
+        ("/0/a", (2, 41)),  # the last duplicate, the value json keeps
+        ("/0/b", (2, 16)),
+        ("/0/b/c/2", (2, 29)),
+        ("/1/x~0~1y", (3, 11)),
+        ("/1//0", (3, 19)),
+        ("/1/missing", (3, 2)),  # leads nowhere: the deepest value on the way
+        ("/7", (1, 1)),
+    ],
+)
+def test_locate_maps_pointers_to_line_and_column(pointer: str, position: tuple[int, int]) -> None:
+    assert parse_json(TEXT, "t.json").locate(pointer) == position
+
+
+def test_oddities_are_found_with_pointers() -> None:
+    doc = parse_json(TEXT, "t.json")
+    assert [(o.kind, o.pointer, o.detail) for o in doc.oddities] == [
+        ("duplicate-key", "/0/a", "a"),
+        ("non-finite", "/0/b/c/2", "NaN"),
+    ]
+
+
+def test_plain_json_has_no_oddities() -> None:
+    assert parse_json('{"a": [1.5, -Infinity]}', "x").oddities[0].detail == "-Infinity"
+    assert parse_json('{"a": [1.5, 2]}', "x").oddities == ()
+
+
+def test_pointer_of_escapes_tokens() -> None:
+    assert pointer_of(("a/b", 0, "c~d")) == "/a~1b/0/c~0d"
+    assert pointer_of(()) == ""
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[1,\n 2,,]", "f.json:2:4: invalid JSON: Expecting value"),
+        ("", "f.json:1:1: invalid JSON: Expecting value"),
+        ('{"a" 1}', "f.json:1:6: invalid JSON: Expecting ':' delimiter"),
+        (
+            "\ufeff[]",
+            "f.json:1:1: the file starts with a UTF-8 byte-order mark; save it as "
+            "UTF-8 without a BOM",
+        ),
+        ("[" * 200_000, "f.json: invalid JSON: values are nested too deeply to read"),
+    ],
+)
+def test_syntax_errors_name_line_and_column(text: str, message: str) -> None:
+    with pytest.raises(ManifestError) as info:
+        parse_json(text, "f.json")
+    assert str(info.value) == message
+
+
+def test_read_errors(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_bytes(b'[\n "caf\xe9"]')
+    with pytest.raises(ManifestError, match=r"bad.json:2:6: invalid UTF-8 \(byte 7: 0xe9\)"):
+        read_json_file(bad)
+    with pytest.raises(ManifestError, match="is a directory"):
+        read_json_file(tmp_path)
+    with pytest.raises(ManifestError, match="no such file"):
+        read_json_file(tmp_path / "nope.json")
