@@ -185,10 +185,16 @@ def _generate_summary(result: Any, previous_name: str | None) -> list[str]:
             + ", ".join(stats.new_entries)
         )
     if stats.io_ports_missing:
-        lines.append(
-            f"{len(stats.io_ports_missing)} entries have no io_ports (content not pulled, "
-            f"no previous entry with the same sha); fill them with: {stats.lfs_pull_command}"
+        missing = len(stats.io_ports_missing)
+        text = (
+            f"{missing} entries have no io_ports (content not pulled, no previous entry "
+            "with the same sha); fill them with: "
         )
+        if missing <= 10:
+            lines.append(text + str(stats.lfs_pull_command))
+        else:
+            lines.append(text + "the command `-v` shows")
+            log.info("%s", stats.lfs_pull_command)
     return lines
 
 
