@@ -160,6 +160,45 @@ def validate(
     ctx.exit(EXIT_ERROR if unreadable else EXIT_PROBLEMS if failed else EXIT_OK)
 
 
+# ---- diff ----------------------------------------------------------------------
+
+
+@cli.command("diff")
+@click.argument("old", type=click.Path(path_type=Path))
+@click.argument("new", type=click.Path(path_type=Path))
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text for people, json for programs.",
+)
+@click.pass_context
+def diff_command(ctx: click.Context, old: Path, new: Path, fmt: str) -> None:
+    """Show entries added, removed, changed (field by field) and moved between two
+    manifests, and every model name whose default resolution changes.
+
+    Exit 0 when the manifests hold the same entries, 1 when they differ, 2 when
+    one cannot be read.
+    """
+    import json
+
+    from hubtools.diff import diff_manifests, render_text, summary_text, to_json
+    from hubtools.jsonfile import read_json_file
+    from hubtools.manifest import Manifest
+
+    manifests = [Manifest.from_json(read_json_file(p).data) for p in (old, new)]
+    result = diff_manifests(*manifests)
+    if fmt == "json":
+        click.echo(json.dumps(to_json(result), indent=2, ensure_ascii=False))
+    else:
+        for line in render_text(result):
+            click.echo(line)
+        click.echo(summary_text(result), err=True)
+    ctx.exit(EXIT_OK if result.same else EXIT_PROBLEMS)
+
+
 # ---- generate ----------------------------------------------------------------
 
 

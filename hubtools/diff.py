@@ -1,0 +1,242 @@
+"""Compare two manifests entry by entry, and say which model names a client
+would now resolve differently.
+
+Entries are matched by ``model_path`` (a file is the identity of an entry); an
+entry that moved (same name, opset and sha256 under a new path) is reported as
+moved, not as one removal and one addition.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from hubtools.jsonfile import escape_pointer_token
+from hubtools.manifest import JSONObject, JSONValue, Manifest, ModelEntry
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    """One changed value inside an entry: its pointer relative to the entry."""
+
+    pointer: str
+    old: JSONValue
+    new: JSONValue
+    old_present: bool = True
+    new_present: bool = True
+
+
+@dataclass(frozen=True)
+class EntryChange:
+    """An entry present in both manifests (or moved), with what changed in it."""
+
+    old: ModelEntry
+    new: ModelEntry
+    fields: tuple[FieldChange, ...]
+
+
+@dataclass(frozen=True)
+class ResolutionChange:
+    """What ``load(name)`` with no opset gives before and after (None: no such model)."""
+
+    name: str
+    old: ModelEntry | None
+    new: ModelEntry | None
+
+
+@dataclass(frozen=True)
+class ManifestDiff:
+    """Everything that differs between two manifests."""
+
+    added: tuple[ModelEntry, ...]
+    removed: tuple[ModelEntry, ...]
+    changed: tuple[EntryChange, ...]
+    moved: tuple[EntryChange, ...]
+    resolutions: tuple[ResolutionChange, ...]
+    order_changed: bool
+
+    @property
+    def same(self) -> bool:
+        """True when the two manifests hold the same entries in the same order."""
+        return not (self.added or self.removed or self.changed or self.moved or self.order_changed)
+
+
+def default_entry(
+    entries: tuple[ModelEntry, ...] | list[ModelEntry], name: str
+) -> ModelEntry | None:
+    """The entry a client gets for ``name`` with no opset: the case-insensitive
+    match with the highest opset, the first in file order among equals (as
+    ``onnx.hub`` did)."""
+    wanted = name.casefold()
+    best: ModelEntry | None = None
+    for entry in entries:
+        if entry.model.casefold() == wanted and (
+            best is None or entry.opset_version > best.opset_version
+        ):
+            best = entry
+    return best
+
+
+def _field_changes(old: JSONValue, new: JSONValue, pointer: str = "") -> Iterator[FieldChange]:
+    if isinstance(old, dict) and isinstance(new, dict):
+        for key in list(old) + [k for k in new if k not in old]:
+            sub = f"{pointer}/{escape_pointer_token(key)}"
+            if key not in new:
+                yield FieldChange(sub, old[key], None, new_present=False)
+            elif key not in old:
+                yield FieldChange(sub, None, new[key], old_present=False)
+            else:
+                yield from _field_changes(old[key], new[key], sub)
+    elif isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
+        for i, (a, b) in enumerate(zip(old, new, strict=True)):
+            yield from _field_changes(a, b, f"{pointer}/{i}")
+    elif old != new or type(old) is not type(new):
+        yield FieldChange(pointer, old, new)
+
+
+def _target(entry: ModelEntry | None) -> tuple[str, int] | None:
+    return None if entry is None else (entry.model_path, entry.opset_version)
+
+
+def diff_manifests(old: Manifest, new: Manifest) -> ManifestDiff:
+    """Compare ``old`` with ``new``."""
+    old_by_path = {e.model_path: e for e in old}
+    new_by_path = {e.model_path: e for e in new}
+    added = [e for e in new if e.model_path not in old_by_path]
+    removed = [e for e in old if e.model_path not in new_by_path]
+    changed = []
+    for entry in old:
+        other = new_by_path.get(entry.model_path)
+        if other is not None:
+            fields = tuple(_field_changes(entry.to_json(), other.to_json()))
+            if fields:
+                changed.append(EntryChange(entry, other, fields))
+
+    def identity(e: ModelEntry) -> tuple[str, int, str | None]:
+        return (e.model.casefold(), e.opset_version, e.metadata.model_sha)
+
+    moved = []
+    added_by_identity = {identity(e): e for e in added}
+    for entry in list(removed):
+        target = added_by_identity.pop(identity(entry), None)
+        if target is not None:
+            removed.remove(entry)
+            added.remove(target)
+            moved.append(
+                EntryChange(entry, target, tuple(_field_changes(entry.to_json(), target.to_json())))
+            )
+
+    names = dict.fromkeys(e.model.casefold() for e in (*old, *new))
+    resolutions = []
+    for name in names:
+        before, after = default_entry(old.entries, name), default_entry(new.entries, name)
+        if _target(before) != _target(after):
+            shown = after or before
+            assert shown is not None
+            resolutions.append(ResolutionChange(shown.model, before, after))
+    common_old = [e.model_path for e in old if e.model_path in new_by_path]
+    common_new = [e.model_path for e in new if e.model_path in old_by_path]
+    return ManifestDiff(
+        added=tuple(added),
+        removed=tuple(removed),
+        changed=tuple(changed),
+        moved=tuple(moved),
+        resolutions=tuple(resolutions),
+        order_changed=common_old != common_new,
+    )
+
+
+def _json(value: JSONValue) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _label(entry: ModelEntry) -> str:
+    return f"{entry.model_path} ({entry.model}, opset {entry.opset_version})"
+
+
+def _resolved(entry: ModelEntry | None) -> str:
+    if entry is None:
+        return "nothing (no such model)"
+    return f"{entry.model_path} (opset {entry.opset_version})"
+
+
+def render_text(diff: ManifestDiff) -> list[str]:
+    """The diff as lines for people: ``+`` added, ``-`` removed, ``~`` changed
+    (one indented line per field), ``>`` moved, then default-resolution changes."""
+    lines = [f"+ {_label(e)}" for e in diff.added]
+    lines += [f"- {_label(e)}" for e in diff.removed]
+    for change in diff.changed:
+        lines.append(f"~ {_label(change.new)}")
+        lines += [_field_line(f) for f in change.fields]
+    for change in diff.moved:
+        lines.append(f"> {change.old.model_path} -> {change.new.model_path}")
+        lines += [_field_line(f) for f in change.fields if f.pointer != "/model_path"]
+    for res in diff.resolutions:
+        lines.append(
+            f"! load({res.name!r}) with no opset: was {_resolved(res.old)}, "
+            f"now {_resolved(res.new)}"
+        )
+    if diff.order_changed:
+        lines.append("! the order of entries changed")
+    return lines
+
+
+def _field_line(change: FieldChange) -> str:
+    if not change.old_present:
+        return f"    {change.pointer}: added {_json(change.new)}"
+    if not change.new_present:
+        return f"    {change.pointer}: removed (was {_json(change.old)})"
+    return f"    {change.pointer}: {_json(change.old)} -> {_json(change.new)}"
+
+
+def summary_text(diff: ManifestDiff) -> str:
+    """One line: how many entries were added, removed, changed and moved."""
+    return (
+        f"{len(diff.added)} added, {len(diff.removed)} removed, {len(diff.changed)} changed, "
+        f"{len(diff.moved)} moved; {len(diff.resolutions)} default resolutions changed"
+    )
+
+
+def _field_json(change: FieldChange) -> JSONObject:
+    out: JSONObject = {"pointer": change.pointer}
+    if change.old_present:
+        out["old"] = change.old
+    if change.new_present:
+        out["new"] = change.new
+    return out
+
+
+def _ref(entry: ModelEntry | None) -> JSONValue:
+    if entry is None:
+        return None
+    return {
+        "model": entry.model,
+        "model_path": entry.model_path,
+        "opset_version": entry.opset_version,
+    }
+
+
+def to_json(diff: ManifestDiff) -> JSONObject:
+    """The diff as a JSON object (added/removed entries in full, changes field by field)."""
+    return {
+        "same": diff.same,
+        "added": [e.to_json() for e in diff.added],
+        "removed": [e.to_json() for e in diff.removed],
+        "changed": [
+            {"model_path": c.new.model_path, "fields": [_field_json(f) for f in c.fields]}
+            for c in diff.changed
+        ],
+        "moved": [
+            {
+                "from": c.old.model_path,
+                "to": c.new.model_path,
+                "fields": [_field_json(f) for f in c.fields],
+            }
+            for c in diff.moved
+        ],
+        "resolutions": [
+            {"model": r.name, "old": _ref(r.old), "new": _ref(r.new)} for r in diff.resolutions
+        ],
+        "order_changed": diff.order_changed,
+    }
