@@ -1,0 +1,433 @@
+"""The generator: collectors, facts, previous/--changed-since reuse, bad input, the real zoo."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import stat
+import time
+from pathlib import Path
+
+import git
+import pytest
+from onnx import TensorProto, helper
+
+from hubtools.errors import Location, Severity, UsageError
+from hubtools.generate import (
+    Candidate,
+    CollectResult,
+    compare_manifests,
+    generate_manifest,
+    write_manifest,
+)
+from hubtools.manifest import IOPort, IOPorts, Manifest
+from hubtools.repo import RepoFiles
+
+from ..conftest import SHARED_ZOO
+
+
+def model_bytes(opset: int, name: str = "x") -> bytes:
+    """A real two-node ONNX model."""
+    graph = helper.make_graph(
+        [helper.make_node("Relu", [name], ["r"]), helper.make_node("Neg", ["r"], ["y"])],
+        f"g{opset}",
+        [helper.make_tensor_value_info(name, TensorProto.FLOAT, ["N", 4])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 4])],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
+    model.ir_version = 7
+    return bytes(model.SerializeToString())
+
+
+def pointer(data: bytes) -> bytes:
+    oid = hashlib.sha256(data).hexdigest()
+    return (
+        f"version https://git-lfs.github.com/spec/v1\noid sha256:{oid}\nsize {len(data)}\n".encode()
+    )
+
+
+TOP = """\
+# Zoo
+
+|Model Class |Reference |Description |
+|-|-|-|
+|<b>[Net](validated/vision/classification/my_net)</b>|[p](https://example.org)|d|
+|Plain text class|[p](https://example.org)|d <br>[contribute](contribute.md)|
+"""
+
+NET = """\
+# Net
+
+|Model|Download|Download (with sample test data)| ONNX version |Opset Version|Top-1|
+|-----|:-------|:-------------------------------|:-------------|:------------|:----|
+|Net|[1 kB](model/net-7.onnx)|[1 kB](model/net-7.tar.gz) |1.2  |7 |1.1% |
+|[Net-12](https://example.org/card)|[1 kB](model/net-12.onnx)|[1 kB](model/net-12.tar.gz)|1.9|12
+|Net-pre|[1 kB](../my_net/preproc/pre-18.onnx)|[1 kB](preproc/pre-18.tar.gz)|1.13.1|18|
+> Footnote | that | looks | like | a | row |
+"""
+
+
+def make_zoo(root: Path, files: dict[str, bytes | str], *, commit: bool = True) -> git.Repo | None:
+    for name, data in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data.encode() if isinstance(data, str) else data)
+    if not commit:
+        return None
+    repo = git.Repo.init(root)
+    repo.git.add("-A")
+    repo.index.commit("zoo")
+    return repo
+
+
+def zoo_files() -> dict[str, bytes | str]:
+    base = "validated/vision/classification/my_net"
+    return {
+        "README.md": TOP,
+        f"{base}/README.md": NET,
+        f"{base}/model/net-7.onnx": pointer(model_bytes(7)),
+        f"{base}/model/net-7.tar.gz": pointer(b"bundle-7"),
+        f"{base}/model/net-12.onnx": pointer(model_bytes(12)),
+        f"{base}/model/net-12.tar.gz": pointer(b"bundle-12"),
+        f"{base}/preproc/pre-18.onnx": pointer(model_bytes(18)),
+        f"{base}/preproc/pre-18.tar.gz": pointer(b"bundle-18"),
+    }
+
+
+def sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def test_pointer_zoo_gives_exact_manifest(tmp_path: Path) -> None:
+    make_zoo(tmp_path, zoo_files())
+    result = generate_manifest(tmp_path)
+    assert [str(p) for p in result.report] == []
+    base = "validated/vision/classification/my_net"
+    expected = [
+        {
+            "model": "Net-12",
+            "model_path": f"{base}/model/net-12.onnx",
+            "onnx_version": "1.9",
+            "opset_version": 12,
+            "metadata": {
+                "model_sha": sha(model_bytes(12)),
+                "model_bytes": len(model_bytes(12)),
+                "tags": ["vision", "classification", "my net"],
+                "model_with_data_path": f"{base}/model/net-12.tar.gz",
+                "model_with_data_sha": sha(b"bundle-12"),
+                "model_with_data_bytes": 9,
+            },
+        },
+        {
+            "model": "Net",
+            "model_path": f"{base}/model/net-7.onnx",
+            "onnx_version": "1.2",
+            "opset_version": 7,
+            "metadata": {
+                "model_sha": sha(model_bytes(7)),
+                "model_bytes": len(model_bytes(7)),
+                "tags": ["vision", "classification", "my net"],
+                "model_with_data_path": f"{base}/model/net-7.tar.gz",
+                "model_with_data_sha": sha(b"bundle-7"),
+                "model_with_data_bytes": 8,
+            },
+        },
+        {
+            "model": "Net-pre",
+            "model_path": f"{base}/preproc/pre-18.onnx",
+            "onnx_version": "1.13.1",
+            "opset_version": 18,
+            "metadata": {
+                "model_sha": sha(model_bytes(18)),
+                "model_bytes": len(model_bytes(18)),
+                "tags": ["vision", "classification", "my net", "preprocessing"],
+                "model_with_data_path": f"{base}/preproc/pre-18.tar.gz",
+                "model_with_data_sha": sha(b"bundle-18"),
+                "model_with_data_bytes": 9,
+            },
+        },
+    ]
+    assert result.manifest.dumps() == json.dumps(expected, indent=4)
+    stats = result.stats
+    assert (stats.entries, stats.from_pointers, stats.files_hashed, stats.bytes_hashed) == (
+        3,
+        6,
+        0,
+        0,
+    )
+    assert stats.io_ports_missing == tuple(e["model_path"] for e in expected)
+    assert stats.lfs_pull_command == "git lfs pull --include=" + ",".join(stats.io_ports_missing)
+    assert stats.new_entries == stats.io_ports_missing
+    assert stats.is_git
+
+
+def test_previous_supplies_io_ports_and_extra_ports_by_sha(tmp_path: Path) -> None:
+    make_zoo(tmp_path, zoo_files())
+    first = generate_manifest(tmp_path).manifest
+    ports = IOPorts(
+        (IOPort("x", ("N", 4), "tensor(float)"),), (IOPort("y", ("N", 4), "tensor(float)"),)
+    )
+    # The previous manifest knew net-7 under another path: matched by sha.
+    old = first.entries[1].with_metadata(io_ports=ports, extra_ports={"features": []})
+    moved = Manifest((old.__class__(**{**old.__dict__, "model_path": "old/place.onnx"}),))
+    result = generate_manifest(tmp_path, previous=moved)
+    entry = result.manifest.entries[1]
+    assert entry.metadata.io_ports == ports
+    assert entry.metadata.extra_ports == {"features": []}
+    assert result.stats.io_ports_reused == 1
+    assert len(result.stats.io_ports_missing) == 2
+    assert list(entry.metadata.to_json()) == [
+        "model_sha",
+        "model_bytes",
+        "tags",
+        "io_ports",
+        "extra_ports",
+        "model_with_data_path",
+        "model_with_data_sha",
+        "model_with_data_bytes",
+    ]
+
+
+def test_plain_folder_is_walked(tmp_path: Path) -> None:
+    make_zoo(tmp_path, zoo_files(), commit=False)
+    result = generate_manifest(tmp_path)
+    assert not result.stats.is_git
+    assert len(result.manifest) == 3
+
+
+def test_unlinked_readme_is_reported_and_included_on_request(tmp_path: Path) -> None:
+    files = zoo_files()
+    files["validated/text/lm/README.md"] = (
+        "# LM\n\n|Model|Download|ONNX version|Opset version|\n|-|-|-|-|\n"
+        "|LM|[1](model/lm.onnx)|1.6|11|\n"
+    )
+    files["validated/text/lm/model/lm.onnx"] = pointer(model_bytes(11))
+    make_zoo(tmp_path, files)
+    result = generate_manifest(tmp_path)
+    assert [str(p.location) for p in result.report] == ["validated/text/lm/README.md:3"]
+    assert result.report.problems[0].code == "unlinked-readme"
+    assert len(result.manifest) == 3
+    included = generate_manifest(tmp_path, include_unlinked=True)
+    assert list(included.report) == []
+    assert "validated/text/lm/model/lm.onnx" in [e.model_path for e in included.manifest]
+    assert included.manifest.entries[0].metadata.tags == ("text", "lm")
+
+
+BAD_NET = """\
+# Net
+
+|Model|Download|Download (with sample test data)| ONNX version |Opset version|
+|-----|:-------|:-------------------------------|:-------------|:------------|
+|Good|[1 kB](model/net-7.onnx)|[1 kB](model/net-7.tar.gz)|1.2|7|
+|Short|[1 kB](model/net-12.onnx)|
+|NoOpset|[1 kB](model/net-12.onnx)|[1](model/net-12.tar.gz)|1.9|twelve|
+|Missing|[1 kB](model/nothere.onnx)||1.9|12|
+|Escape|[1 kB](../../../../../x.onnx)||1.9|12|
+|Outside|[1 kB](model/link.onnx)||1.9|12|
+|NoLink|1 kB||1.9|12|
+|Dup|[1 kB](model/net-7.onnx)||1.9|12|
+|BadBundle|[1 kB](model/net-12.onnx)|[1](model/nobundle.tar.gz)|1.9|12|
+
+|Model|Download|ONNX version|Opset Verison|
+|-|-|-|-|
+|X|[1](model/net-7.onnx)|1|7|
+"""
+
+
+def test_bad_input_is_reported_with_file_line_and_the_run_goes_on(tmp_path: Path) -> None:
+    outside = tmp_path / "outside.onnx"
+    outside.write_bytes(pointer(b"secret"))
+    root = tmp_path / "zoo"
+    files = zoo_files()
+    base = "validated/vision/classification/my_net"
+    files[f"{base}/README.md"] = BAD_NET
+    files["validated/vision/classification/latin1/README.md"] = "caf\xe9\n|a|\n".encode("latin-1")
+    files["README.md"] = TOP + (
+        "|<b>[L](validated/vision/classification/latin1)</b>|p|d|\n"
+        "|<b>[Gone](validated/vision/gone)</b>|p|d|\n"
+        "|<b>[Up](../../elsewhere)</b>|p|d|\n"
+    )
+    make_zoo(root, files)
+    os.symlink(outside, root / base / "model" / "link.onnx")
+    repo = git.Repo(root)
+    repo.index.add([f"{base}/model/link.onnx"])
+    repo.index.commit("symlink")
+    result = generate_manifest(root)
+    readme = f"{base}/README.md"
+    got = [(str(p.location), p.code) for p in result.report]
+    assert got == [
+        ("README.md:8", "link-missing-readme"),
+        ("README.md:9", "link-escapes"),
+        (f"{readme}:6", "row-missing-cell"),
+        (f"{readme}:7", "bad-opset"),
+        (f"{readme}:8", "link-missing-file"),
+        (f"{readme}:9", "bad-link"),
+        (f"{readme}:10", "bad-link"),
+        (f"{readme}:11", "no-link"),
+        (f"{readme}:13", "link-missing-file"),
+        (f"{readme}:15", "table-missing-column"),
+        ("validated/vision/classification/latin1/README.md:1", "readme-not-utf8"),
+        (f"{readme}:12", "duplicate-model-path"),
+    ]
+    assert all(p.severity is Severity.WARNING for p in result.report)
+    assert result.report.failed(strict=True)
+    assert not result.report.failed()
+    messages = {p.code: str(p) for p in result.report}
+    assert (
+        "row has 2 cells, header has 5; the `ONNX version` cell is missing"
+        in messages["row-missing-cell"]
+    )
+    assert "did you mean `Opset version`?" in messages["table-missing-column"]
+    assert "leaves the repository" in messages["link-escapes"]
+    assert "through a symlink" in str(result.report.problems[6])
+    assert "byte 0xe9 is not UTF-8" in messages["readme-not-utf8"]
+    assert [e.model for e in result.manifest] == ["BadBundle", "Good"]
+    assert result.manifest.entries[0].metadata.model_with_data_path is None
+
+
+def test_unreadable_model_is_a_warning(tmp_path: Path) -> None:
+    files = zoo_files()
+    make_zoo(tmp_path, files)
+    target = tmp_path / "validated/vision/classification/my_net/model/net-7.onnx"
+    target.chmod(0)
+    try:
+        if os.access(target, os.R_OK):
+            pytest.skip("running as a user who can read anything")
+        result = generate_manifest(tmp_path)
+    finally:
+        target.chmod(stat.S_IRUSR | stat.S_IWUSR)
+    assert [(str(p.location), p.code) for p in result.report] == [
+        ("validated/vision/classification/my_net/README.md:5", "unreadable-file")
+    ]
+    assert len(result.manifest) == 2
+
+
+def test_custom_collector_protocol(tmp_path: Path) -> None:
+    make_zoo(tmp_path, {"m/a.onnx": pointer(b"abc")})
+
+    class OneModel:
+        name = "one"
+
+        def collect(self, repo: RepoFiles) -> CollectResult:
+            assert "m/a.onnx" in repo
+            candidate = Candidate("A", "m/a.onnx", "1.0", 9, ("t",), None, Location("x.yaml", 1))
+            return CollectResult((candidate,), (), ("x.yaml",))
+
+    result = generate_manifest(tmp_path, collectors=[OneModel()])
+    assert [e.to_json() for e in result.manifest] == [
+        {
+            "model": "A",
+            "model_path": "m/a.onnx",
+            "onnx_version": "1.0",
+            "opset_version": 9,
+            "metadata": {"model_sha": sha(b"abc"), "model_bytes": 3, "tags": ["t"]},
+        }
+    ]
+
+
+def test_usage_errors(tmp_path: Path) -> None:
+    make_zoo(tmp_path, zoo_files())
+    with pytest.raises(UsageError, match="needs the previous manifest"):
+        generate_manifest(tmp_path, changed_since="HEAD")
+    with pytest.raises(UsageError, match="at least 1"):
+        generate_manifest(tmp_path, jobs=0)
+    with pytest.raises(UsageError, match="not a folder"):
+        generate_manifest(tmp_path / "nope")
+
+
+def test_compare_and_write(tmp_path: Path) -> None:
+    make_zoo(tmp_path, zoo_files())
+    new = generate_manifest(tmp_path).manifest
+    old = Manifest((new.entries[0].with_metadata(model_bytes=1), new.entries[2]))
+    changes = compare_manifests(old, new)
+    assert changes.added == (new.entries[1].model_path,)
+    assert changes.removed == ()
+    assert changes.changed == ((new.entries[0].model_path, ("metadata.model_bytes",)),)
+    assert not compare_manifests(new, new)
+    out = tmp_path / "out.json"
+    write_manifest(out, new.dumps())
+    assert out.read_text() == new.dumps()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".out")] == []
+    assert stat.S_IMODE(out.stat().st_mode) == 0o644
+
+
+# ---- the real zoo -----------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def real_zoo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The real zoo snapshot, copied into a temporary git repository."""
+    if not (SHARED_ZOO / "ONNX_HUB_MANIFEST.json").is_file():
+        pytest.skip(f"real zoo snapshot not found at {SHARED_ZOO}")
+    root = tmp_path_factory.mktemp("realzoo") / "zoo"
+    shutil.copytree(SHARED_ZOO, root)
+    for folder, dirs, names in os.walk(root):
+        for name in [*dirs, *names]:
+            path = Path(folder) / name
+            path.chmod(path.stat().st_mode | stat.S_IWUSR)
+    repo = git.Repo.init(root)
+    repo.git.add("-A")
+    repo.index.commit("snapshot")
+    return root
+
+
+AGE_GENDER = "validated/vision/body_analysis/age_gender/models/"
+
+
+@pytest.mark.shared
+def test_real_zoo_fresh_run_reproduces_every_official_field(real_zoo: Path) -> None:
+    official = json.loads((real_zoo / "ONNX_HUB_MANIFEST.json").read_text())
+    assert len(official) == 184
+    result = generate_manifest(real_zoo)
+    got = {e.model_path: e.to_json() for e in result.manifest}
+    for want in official:
+        entry = got[want["model_path"]]
+        assert isinstance(entry["metadata"], dict)
+        entry["metadata"].pop("io_ports", None)
+        want["metadata"].pop("io_ports", None)
+        want["metadata"].pop("extra_ports", None)
+        assert entry == want
+    extra = sorted(set(got) - {e["model_path"] for e in official})
+    assert extra == [
+        AGE_GENDER + name
+        for name in (
+            "age_googlenet.onnx",
+            "gender_googlenet.onnx",
+            "vgg_ilsvrc_16_age_chalearn_iccv2015.onnx",
+            "vgg_ilsvrc_16_age_imdb_wiki.onnx",
+            "vgg_ilsvrc_16_gender_imdb_wiki.onnx",
+        )
+    ]
+    assert [(str(p.location), p.code) for p in result.report] == [
+        ("validated/text/machine_comprehension/gpt2-bs/README.md:13", "unlinked-readme")
+    ]
+    assert result.stats.files_hashed == 0
+    assert result.stats.from_pointers == 184 * 2 + 5
+
+
+@pytest.mark.shared
+def test_real_zoo_with_previous_is_byte_identical_and_fast(real_zoo: Path) -> None:
+    official_text = (real_zoo / "ONNX_HUB_MANIFEST.json").read_text()
+    official = Manifest.loads(official_text)
+    start = time.perf_counter()
+    result = generate_manifest(real_zoo, previous=official)
+    elapsed = time.perf_counter() - start
+    paths = {e.model_path for e in official}
+    restricted = Manifest(tuple(e for e in result.manifest if e.model_path in paths))
+    assert restricted.dumps() == official_text
+    assert result.stats.new_entries == tuple(p for p in result.stats.new_entries if AGE_GENDER in p)
+    assert len(result.stats.new_entries) == 5
+    assert result.stats.io_ports_reused == 162
+    assert elapsed < 2.0
+
+
+@pytest.mark.shared
+def test_real_zoo_output_passes_the_validator(real_zoo: Path) -> None:
+    checks = pytest.importorskip("hubtools.checks")
+    official = Manifest.load(real_zoo / "ONNX_HUB_MANIFEST.json")
+    text = generate_manifest(real_zoo, previous=official).manifest.dumps()
+    manifest, report = checks.check_manifest_text(text, "generated.json")
+    assert manifest is not None
+    assert [str(p) for p in report.errors] == []
