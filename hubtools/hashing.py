@@ -1,0 +1,171 @@
+"""Streaming sha256 of local files, and Git LFS pointer files (spec v1).
+
+A Git LFS pointer is the small text file git stores in place of a large file
+whose content lives on an LFS server. Its sha256 and size describe that
+content, so a manifest can be generated without downloading it. Pointer
+format: https://github.com/git-lfs/git-lfs/blob/main/docs/spec.md
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import re
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from hubtools.errors import FileReadError
+
+log = logging.getLogger(__name__)
+
+#: git-lfs never treats a blob larger than this as a pointer.
+LFS_POINTER_MAX_BYTES = 1024
+#: Read size of the streaming hash: large enough that syscalls do not matter.
+CHUNK_BYTES = 1 << 20
+
+_LFS_VERSIONS = (
+    "https://git-lfs.github.com/spec/v1",
+    # Pre-release pointers, still accepted by git-lfs.
+    "https://hawser.github.com/spec/v1",
+)
+_KEY = re.compile(r"[a-z0-9.-]+\Z")
+_OID = re.compile(r"sha256:([0-9a-f]{64})\Z")
+_SIZE = re.compile(r"(0|[1-9][0-9]{0,18})\Z")
+
+
+@dataclass(frozen=True)
+class LfsPointer:
+    """A parsed Git LFS pointer: the sha256 (64 lowercase hex digits) and size of the content."""
+
+    oid: str
+    size: int
+
+
+@dataclass(frozen=True)
+class Digest:
+    """The sha256 and byte size of a file's content.
+
+    For a Git LFS pointer file these are the pointer's ``oid`` and ``size``
+    (the content it stands for) and ``lfs_pointer`` is True.
+    """
+
+    sha256: str
+    size: int
+    lfs_pointer: bool
+
+
+def parse_lfs_pointer(head: bytes) -> LfsPointer | None:
+    """Parse ``head`` (a whole file of at most 1024 bytes) as a Git LFS pointer.
+
+    Follows spec v1: UTF-8 lines ``key value`` ending in ``\\n``, ``version``
+    first, then ``oid sha256:<hex>`` and ``size <bytes>`` among other keys
+    (their order is not enforced). Returns None when ``head`` is not a
+    pointer; never raises.
+    """
+    if not head or len(head) > LFS_POINTER_MAX_BYTES or not head.endswith(b"\n"):
+        return None
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    values: dict[str, str] = {}
+    for index, line in enumerate(text[:-1].split("\n")):
+        key, sep, value = line.partition(" ")
+        if not sep or not _KEY.match(key) or key in values:
+            return None
+        if index == 0 and (key != "version" or value not in _LFS_VERSIONS):
+            return None
+        values[key] = value
+    oid = _OID.match(values.get("oid", ""))
+    size = _SIZE.match(values.get("size", ""))
+    if oid is None or size is None:
+        return None
+    return LfsPointer(oid=oid.group(1), size=int(size.group(1)))
+
+
+def _open(path: Path) -> BinaryIO:
+    """Open ``path`` for binary reading; FileReadError when it is missing or not a file."""
+    try:
+        handle = open(path, "rb")  # noqa: SIM115 -- the caller closes it
+    except OSError as err:
+        raise FileReadError(f"{path}: cannot read: {err.strerror or err}") from err
+    try:
+        mode = os.fstat(handle.fileno()).st_mode
+    except OSError as err:
+        handle.close()
+        raise FileReadError(f"{path}: cannot read: {err.strerror or err}") from err
+    if not stat.S_ISREG(mode):
+        handle.close()
+        raise FileReadError(f"{path}: cannot read: not a regular file")
+    return handle
+
+
+def _read(handle: BinaryIO, size: int, path: Path) -> bytes:
+    try:
+        return handle.read(size)
+    except OSError as err:
+        raise FileReadError(f"{path}: cannot read: {err.strerror or err}") from err
+
+
+def read_lfs_pointer(path: Path) -> LfsPointer | None:
+    """The Git LFS pointer stored at ``path``, or None when the file is not one.
+
+    Reads at most 1025 bytes.
+
+    Raises:
+        FileReadError: ``path`` cannot be opened or read (also an ``OSError``).
+    """
+    with _open(path) as handle:
+        return parse_lfs_pointer(_read(handle, LFS_POINTER_MAX_BYTES + 1, path))
+
+
+def _hash_rest(handle: BinaryIO, hasher: hashlib._Hash, path: Path) -> int:
+    """Feed the rest of ``handle`` to ``hasher`` in chunks; return the byte count."""
+    buffer = bytearray(CHUNK_BYTES)
+    view = memoryview(buffer)
+    total = 0
+    try:
+        while n := handle.readinto(view):  # type: ignore[attr-defined]
+            hasher.update(view[:n])
+            total += n
+    except OSError as err:
+        raise FileReadError(f"{path}: cannot read: {err.strerror or err}") from err
+    return total
+
+
+def sha256_file(path: Path) -> tuple[str, int]:
+    """The sha256 (hex) and byte size of the file's content, read in 1 MiB chunks.
+
+    A Git LFS pointer file is hashed as the text it is; see :func:`digest`.
+
+    Raises:
+        FileReadError: ``path`` cannot be opened or read (also an ``OSError``).
+    """
+    hasher = hashlib.sha256()
+    with _open(path) as handle:
+        size = _hash_rest(handle, hasher, path)
+    return hasher.hexdigest(), size
+
+
+def digest(path: Path) -> Digest:
+    """The sha256 and size of the content ``path`` holds or, for a Git LFS pointer, stands for.
+
+    Streams the file once in 1 MiB chunks; a pointer is recognised from its
+    first bytes and the rest of the file is not read.
+
+    Raises:
+        FileReadError: ``path`` cannot be opened or read (also an ``OSError``).
+    """
+    hasher = hashlib.sha256()
+    with _open(path) as handle:
+        head = _read(handle, LFS_POINTER_MAX_BYTES + 1, path)
+        pointer = parse_lfs_pointer(head)
+        if pointer is not None:
+            log.debug("%s: Git LFS pointer to %s (%d bytes)", path, pointer.oid, pointer.size)
+            return Digest(sha256=pointer.oid, size=pointer.size, lfs_pointer=True)
+        hasher.update(head)
+        size = len(head) + _hash_rest(handle, hasher, path)
+    return Digest(sha256=hasher.hexdigest(), size=size, lfs_pointer=False)
