@@ -357,3 +357,234 @@ def generate(
     write_manifest(output, text)
     click.echo(f"wrote {output}", err=True)
     ctx.exit(EXIT_OK)
+
+
+# ---- client ----------------------------------------------------------------
+# `hubtools list/info/download/cache`: the shell face of `hubtools.hub`.
+
+
+def _client_options(func: Any) -> Any:
+    """Options every client command takes: --repo, --cache-dir, --offline."""
+    func = click.option(
+        "--offline",
+        is_flag=True,
+        envvar="HUBTOOLS_OFFLINE",
+        show_envvar=True,
+        help="Use only the cache (manifests and files); fail naming what is missing.",
+    )(func)
+    func = click.option(
+        "--cache-dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        help="Cache folder [default: $ONNX_HOME/hub, $XDG_CACHE_HOME/onnx/hub, ~/.cache/onnx/hub].",
+    )(func)
+    return click.option(
+        "--repo",
+        default="onnx/models:main",
+        show_default=True,
+        envvar="HUBTOOLS_REPO",
+        show_envvar=True,
+        help="owner/name[:ref] on GitHub, an http(s):// base URL, or a folder.",
+    )(func)
+
+
+def _client(
+    cache_dir: Path | None, offline: bool, progress: bool | None = None, ask: bool = False
+) -> Any:
+    from hubtools.config import Settings
+    from hubtools.hub import Hub
+
+    settings = Settings.resolve(
+        cache_dir=cache_dir, offline=True if offline else None, progress=progress
+    )
+    if ask:
+        return Hub(settings, confirm=lambda message: click.confirm(message, err=True))
+    return Hub(settings)
+
+
+def _table(rows: list[list[str]], header: list[str]) -> str:
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    lines = [
+        "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
+        for r in [header, *rows]
+    ]
+    return "\n".join(lines)
+
+
+@cli.command("list")
+@_client_options
+@click.option("--model", help="Only models with this name (any case).")
+@click.option("--tag", "tags", multiple=True, help="Only models with any of these tags.")
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
+)
+def list_cmd(
+    repo: str,
+    cache_dir: Path | None,
+    offline: bool,
+    model: str | None,
+    tags: tuple[str, ...],
+    fmt: str,
+) -> None:
+    """List the models of a repository's manifest."""
+    import json
+
+    infos = _client(cache_dir, offline).list_models(repo, model, list(tags) or None)
+    if fmt == "json":
+        click.echo(json.dumps([i.raw_model_info for i in infos], indent=2))
+        return
+    rows = [[i.model, str(i.opset), ", ".join(sorted(i.tags)), i.model_path] for i in infos]
+    click.echo(_table(rows, ["MODEL", "OPSET", "TAGS", "PATH"]))
+    click.echo(f"{len(infos)} model(s)", err=True)
+
+
+@cli.command()
+@_client_options
+@click.argument("model")
+@click.option("--opset", type=int, help="Opset version [default: the highest].")
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+def info(
+    repo: str, cache_dir: Path | None, offline: bool, model: str, opset: int | None, fmt: str
+) -> None:
+    """Show one model's manifest entry."""
+    import json
+
+    found = _client(cache_dir, offline).get_model_info(model, repo, opset)
+    if fmt == "json":
+        click.echo(json.dumps(found.raw_model_info, indent=2))
+        return
+    md = found.metadata
+    lines = [
+        f"model: {found.model}",
+        f"opset: {found.opset}",
+        f"path: {found.model_path}",
+        f"sha256: {found.model_sha}",
+        f"bytes: {md.get('model_bytes')}",
+        f"tags: {', '.join(sorted(found.tags))}",
+    ]
+    ports = md.get("io_ports")
+    if isinstance(ports, dict):
+        for side in ("inputs", "outputs"):
+            side_ports = ports.get(side)
+            for port in side_ports if isinstance(side_ports, list) else []:
+                if isinstance(port, dict):
+                    name, kind, shape = port.get("name"), port.get("type"), port.get("shape")
+                    lines.append(f"{side[:-1]}: {name} {kind} {shape}")
+    if md.get("model_with_data_path"):
+        lines.append(f"test data: {md.get('model_with_data_path')}")
+    click.echo("\n".join(lines))
+
+
+@cli.command()
+@_client_options
+@click.argument("model")
+@click.option("--opset", type=int, help="Opset version [default: the highest].")
+@click.option("--with-test-data", is_flag=True, help="Fetch and extract the test-data tarball.")
+@click.option("--force-reload", is_flag=True, help="Download again even when cached.")
+@click.option("--trust", is_flag=True, help="Trust this repository for this run.")
+@click.option(
+    "--no-progress",
+    is_flag=True,
+    envvar="HUBTOOLS_NO_PROGRESS",
+    show_envvar=True,
+    help="No progress bar (it is only shown on a terminal anyway).",
+)
+@click.pass_context
+def download(
+    ctx: click.Context,
+    repo: str,
+    cache_dir: Path | None,
+    offline: bool,
+    model: str,
+    opset: int | None,
+    with_test_data: bool,
+    force_reload: bool,
+    trust: bool,
+    no_progress: bool,
+) -> None:
+    """Download a model into the cache (verified) and print its local path."""
+    client = _client(cache_dir, offline, progress=False if no_progress else None, ask=True)
+    fetch = client.download_model_with_test_data if with_test_data else client.download_model
+    path = fetch(model, repo, opset, force_reload, False, trust_repo=trust)
+    if path is None:
+        click.echo(f"hubtools: not downloaded: {repo} was not trusted", err=True)
+        ctx.exit(EXIT_PROBLEMS)
+    click.echo(str(path))
+
+
+@cli.group()
+def cache() -> None:
+    """Inspect and clean the model cache."""
+
+
+def _cache_dir(cache_dir: Path | None) -> Path:
+    from hubtools.config import Settings
+
+    resolved: Path = Settings.resolve(cache_dir=cache_dir).cache_dir
+    return resolved
+
+
+_cache_dir_option = click.option(
+    "--cache-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Cache folder [default: $ONNX_HOME/hub, $XDG_CACHE_HOME/onnx/hub, ~/.cache/onnx/hub].",
+)
+
+
+@cache.command("ls")
+@_cache_dir_option
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
+)
+def cache_ls(cache_dir: Path | None, fmt: str) -> None:
+    """List cached files with their sizes and kinds, and the total."""
+    import json
+
+    from hubtools.cache import list_cache
+
+    root = _cache_dir(cache_dir)
+    items = list_cache(root)
+    total = sum(i.size for i in items)
+    if fmt == "json":
+        files = [
+            {"path": str(i.path.relative_to(root)), "size": i.size, "kind": i.kind} for i in items
+        ]
+        click.echo(json.dumps({"cache_dir": str(root), "files": files, "total": total}, indent=2))
+        return
+    rows = [[str(i.size), i.kind, str(i.path.relative_to(root))] for i in items]
+    click.echo(_table(rows, ["BYTES", "KIND", "PATH"]))
+    click.echo(f"total: {len(items)} file(s), {total} bytes in {root}")
+
+
+@cache.command("verify")
+@_cache_dir_option
+@click.pass_context
+def cache_verify(ctx: click.Context, cache_dir: Path | None) -> None:
+    """Rehash every cached model; remove and report the corrupt ones (exit 1)."""
+    from hubtools.cache import verify_cache
+
+    root = _cache_dir(cache_dir)
+    results = verify_cache(root)
+    bad = [r for r in results if not r.ok]
+    for r in bad:
+        click.echo(
+            f"{r.path.relative_to(root)}: got sha256 {r.actual}, name says {r.expected}; removed"
+        )
+    click.echo(f"{len(results)} file(s) checked, {len(bad)} corrupt", err=True)
+    ctx.exit(EXIT_PROBLEMS if bad else EXIT_OK)
+
+
+@cache.command("prune")
+@_cache_dir_option
+@click.option("--dry-run", is_flag=True, help="Only list what would be removed.")
+def cache_prune(cache_dir: Path | None, dry_run: bool) -> None:
+    """Remove partial downloads, unused locks and files no kept manifest names."""
+    from hubtools.cache import prune_cache
+
+    root = _cache_dir(cache_dir)
+    removed = prune_cache(root, dry_run=dry_run)
+    verb = "would remove" if dry_run else "removed"
+    for item in removed:
+        click.echo(f"{verb} {item.kind} {item.path.relative_to(root)} ({item.size} bytes)")
+    click.echo(f"{verb} {len(removed)} item(s), {sum(i.size for i in removed)} bytes", err=True)

@@ -163,7 +163,7 @@ def default_models() -> list[FixtureModel]:
 def build_repo(
     root: Path, models: list[FixtureModel] | None = None, entries: list[object] | None = None
 ) -> list[FixtureModel]:
-    """Write ``models`` and their ``ONNX_HUB_MANIFEST.json`` (or the raw ``entries``) under ``root``."""
+    """Write ``models`` and their manifest (or the raw ``entries``) under ``root``."""
     models = default_models() if models is None else models
     for m in models:
         (root / m.model_path).parent.mkdir(parents=True, exist_ok=True)
@@ -217,7 +217,7 @@ class HubServer:
         self.repos[(owner, name, ref)] = root
 
     def fault(self, path: str, fault: Fault) -> None:
-        """Apply ``fault`` to requests whose path (after /raw or /media + repo) ends with ``path``."""
+        """Apply ``fault`` to requests whose URL path ends with ``path``."""
         self.faults[path] = fault
 
     def media_hits(self, model_path: str) -> int:

@@ -1,0 +1,87 @@
+"""Test-data tarballs are extracted safely: every bad member is refused before any write."""
+
+from __future__ import annotations
+
+import tarfile
+from pathlib import Path
+
+import pytest
+from tests.client_support import make_tar, make_test_data_tarball, tiny_model_bytes
+
+from hubtools.archive import find_model_folder, safe_extract
+from hubtools.errors import UnsafeArchiveError
+
+
+def _member(name: str, kind: bytes, linkname: str = "") -> tarfile.TarInfo:
+    info = tarfile.TarInfo(name)
+    info.type = kind
+    info.linkname = linkname
+    return info
+
+
+MALICIOUS = {
+    "traversal": ({"../evil.txt": b"x"}, [], "leaves the extraction folder"),
+    "deep traversal": ({"ok/../../evil.txt": b"x"}, [], "leaves the extraction folder"),
+    "absolute": ({"/tmp/evil.txt": b"x"}, [], "absolute"),
+    "symlink out": ({}, [_member("link", tarfile.SYMTYPE, "../../etc/passwd")], "symlink"),
+    "absolute symlink": ({}, [_member("link", tarfile.SYMTYPE, "/etc/passwd")], "symlink"),
+    "hardlink out": ({}, [_member("hard", tarfile.LNKTYPE, "../outside")], "hard link"),
+    "char device": ({}, [_member("dev", tarfile.CHRTYPE)], "device"),
+    "block device": ({}, [_member("blk", tarfile.BLKTYPE)], "device"),
+    "fifo": ({}, [_member("fifo", tarfile.FIFOTYPE)], "FIFO"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(MALICIOUS))
+def test_malicious_members_are_refused_before_any_write(tmp_path: Path, case: str) -> None:
+    files, extra, message = MALICIOUS[case]
+    # The evil file comes after a harmless one: nothing at all may be written.
+    archive = tmp_path / "cache" / "bad.tar.gz"
+    archive.parent.mkdir()
+    archive.write_bytes(make_tar({"fine/a.txt": b"a", **files}, extra=extra))
+    before = sorted(p for p in tmp_path.rglob("*"))
+    with pytest.raises(UnsafeArchiveError, match=message):
+        safe_extract(archive, tmp_path / "cache" / "out")
+    assert sorted(p for p in tmp_path.rglob("*")) == before
+    assert not Path("/tmp/evil.txt").exists() or Path("/tmp/evil.txt").read_bytes() != b"x"
+
+
+def test_member_count_and_size_limits(tmp_path: Path) -> None:
+    archive = tmp_path / "many.tar.gz"
+    archive.write_bytes(make_tar({f"f{i}": b"0123456789" for i in range(20)}))
+    with pytest.raises(UnsafeArchiveError, match="more than 10 members"):
+        safe_extract(archive, tmp_path / "out", max_members=10)
+    with pytest.raises(UnsafeArchiveError, match="larger than 100 bytes"):
+        safe_extract(archive, tmp_path / "out", max_bytes=100)
+    assert not (tmp_path / "out").exists()
+
+
+def test_not_a_tarball_is_an_unsafe_archive_error(tmp_path: Path) -> None:
+    archive = tmp_path / "junk.tar.gz"
+    archive.write_bytes(b"not a tarball at all")
+    with pytest.raises(UnsafeArchiveError, match="not a readable tar archive"):
+        safe_extract(archive, tmp_path / "out")
+
+
+def test_good_tarball_is_extracted_atomically(tmp_path: Path) -> None:
+    archive = tmp_path / "good.tar.gz"
+    archive.write_bytes(make_test_data_tarball(tiny_model_bytes(), "mnist-8"))
+    dest = safe_extract(archive, tmp_path / "abc_good")
+    folder = find_model_folder(dest)
+    assert folder == dest / "mnist-8"
+    assert (folder / "model.onnx").is_file()
+    assert (folder / "test_data_set_0" / "input_0.pb").is_file()
+    # No temporary folder is left beside it.
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["abc_good", "good.tar.gz"]
+    # Extracting again replaces the folder.
+    (folder / "stray").write_text("x")
+    safe_extract(archive, dest)
+    assert not (folder / "stray").exists()
+
+
+def test_internal_links_are_allowed(tmp_path: Path) -> None:
+    archive = tmp_path / "links.tar.gz"
+    extra = [_member("d/alias", tarfile.SYMTYPE, "model.onnx")]
+    archive.write_bytes(make_tar({"d/model.onnx": b"m"}, dirs=["d"], extra=extra))
+    dest = safe_extract(archive, tmp_path / "out")
+    assert (dest / "d" / "alias").read_bytes() == b"m"
