@@ -588,3 +588,77 @@ def cache_prune(cache_dir: Path | None, dry_run: bool) -> None:
     for item in removed:
         click.echo(f"{verb} {item.kind} {item.path.relative_to(root)} ({item.size} bytes)")
     click.echo(f"{verb} {len(removed)} item(s), {sum(i.size for i in removed)} bytes", err=True)
+
+
+# ---- inspect ----------------------------------------------------------------
+
+
+def _format_dims(shape: list[Any]) -> str:
+    return "[" + ", ".join("?" if d is None else str(d) for d in shape) + "]"
+
+
+def _inspect_text(facts: Any) -> str:
+    """The facts of one file as lines for people."""
+    data = facts.to_json()
+    lines = [str(facts.path)]
+    sha = data["model_sha"] if data["model_sha"] is not None else "(not computed: --no-hash)"
+    lines.append(f"  sha256        {sha}")
+    lines.append(f"  bytes         {data['model_bytes']}")
+    if data["lfs_pointer"]:
+        lines.append("  Git LFS pointer: content not present, ONNX facts unknown")
+        return "\n".join(lines)
+    imports = ", ".join(f"{o['domain'] or 'ai.onnx'} {o['version']}" for o in data["opset_import"])
+    lines.append(f"  ir_version    {data['ir_version']}")
+    lines.append(f"  opset         {data['opset_version']} ({imports or 'no imports'})")
+    for kind in ("inputs", "outputs"):
+        lines.append(f"  {kind}")
+        for port in data["io_ports"][kind]:
+            lines.append(f"    {port['name']}  {port['type']}  {_format_dims(port['shape'])}")
+    for name in data["external_data"]:
+        lines.append(f"  external data {name}")
+    for problem in data["problems"]:
+        lines.append(f"  problem: {problem}")
+    return "\n".join(lines)
+
+
+@cli.command("inspect")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(dir_okay=True, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="JSON output (JSON Lines for several files).")
+@click.option("--no-hash", is_flag=True, help="Skip sha256; read only the model's header.")
+@click.pass_context
+def inspect_command(
+    ctx: click.Context, paths: tuple[Path, ...], as_json: bool, no_hash: bool
+) -> None:
+    """Show sha256, size, opset and io_ports of ONNX model files.
+
+    Exit 0 when every file is a model without problems, 1 when one is not an
+    ONNX model or has a problem (such as external data outside its folder),
+    2 when one cannot be read.
+    """
+    import json
+
+    from hubtools.errors import InvalidModelError
+    from hubtools.onnx_info import inspect_file
+
+    status = EXIT_OK
+    several = len(paths) > 1
+    for path in paths:
+        try:
+            facts = inspect_file(path, hash=not no_hash)
+        except (HubtoolsError, OSError) as err:
+            code = EXIT_PROBLEMS if isinstance(err, InvalidModelError) else EXIT_ERROR
+            status = max(status, code)
+            click.echo(f"hubtools: error: {err}", err=True)
+            if as_json and several:
+                click.echo(json.dumps({"path": str(path), "error": str(err)}))
+            continue
+        if facts.problems:
+            status = max(status, EXIT_PROBLEMS)
+            for problem in facts.problems:
+                click.echo(f"hubtools: problem: {path}: {problem}", err=True)
+        if as_json:
+            data = facts.to_json()
+            click.echo(json.dumps({"path": str(path), **data} if several else data))
+        else:
+            click.echo(_inspect_text(facts))
+    ctx.exit(status)
