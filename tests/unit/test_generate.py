@@ -431,3 +431,95 @@ def test_real_zoo_output_passes_the_validator(real_zoo: Path) -> None:
     manifest, report = checks.check_manifest_text(text, "generated.json")
     assert manifest is not None
     assert [str(p) for p in report.errors] == []
+
+
+# ---- content and --changed-since --------------------------------------------------
+
+
+def content_files() -> dict[str, bytes | str]:
+    base = "validated/vision/classification/my_net"
+    return {
+        "README.md": TOP,
+        f"{base}/README.md": NET,
+        f"{base}/model/net-7.onnx": model_bytes(7),
+        f"{base}/model/net-7.tar.gz": b"bundle-7" * 100,
+        f"{base}/model/net-12.onnx": model_bytes(12),
+        f"{base}/model/net-12.tar.gz": b"bundle-12" * 100,
+        f"{base}/preproc/pre-18.onnx": model_bytes(18),
+        f"{base}/preproc/pre-18.tar.gz": pointer(b"bundle-18"),
+    }
+
+
+def test_content_gives_io_ports_in_one_pass_and_jobs_agree(tmp_path: Path) -> None:
+    make_zoo(tmp_path, content_files())
+    one = generate_manifest(tmp_path)
+    two = generate_manifest(tmp_path, jobs=3)
+    assert one.manifest.dumps() == two.manifest.dumps()
+    assert list(one.report) == []
+    port = {"name": "x", "shape": ["N", 4], "type": "tensor(float)"}
+    out = {"name": "y", "shape": ["N", 4], "type": "tensor(float)"}
+    for entry in one.manifest:
+        assert entry.metadata.io_ports is not None
+        assert entry.metadata.io_ports.to_json() == {"inputs": [port], "outputs": [out]}
+    stats = one.stats
+    assert (stats.files_hashed, stats.from_pointers, stats.io_ports_missing) == (5, 1, ())
+    assert stats.bytes_hashed == sum(len(model_bytes(o)) for o in (7, 12, 18)) + 800 + 900
+
+
+def test_invalid_model_content_is_a_warning(tmp_path: Path) -> None:
+    files = content_files()
+    files["validated/vision/classification/my_net/model/net-12.onnx"] = b"\xff\xfe not onnx"
+    make_zoo(tmp_path, files)
+    result = generate_manifest(tmp_path)
+    assert [(str(p.location), p.code) for p in result.report] == [
+        ("validated/vision/classification/my_net/README.md:6", "invalid-model")
+    ]
+    assert [e.model for e in result.manifest] == ["Net", "Net-pre"]
+
+
+def test_changed_since_equals_a_full_run(tmp_path: Path) -> None:
+    base = tmp_path / "validated/vision/classification/my_net"
+    repo = make_zoo(tmp_path, content_files())
+    assert repo is not None
+    previous = generate_manifest(tmp_path).manifest
+    ref = repo.head.commit.hexsha
+    readme = base / "README.md"
+    text = readme.read_text()
+    # modified model file (committed), edited README cell, renamed bundle, deleted
+    # model + its row, an added model with a new bundle (uncommitted).
+    (base / "model/net-12.onnx").write_bytes(model_bytes(13, name="z"))
+    text = text.replace("|1.9|12", "|1.10|12")
+    repo.git.mv(
+        "validated/vision/classification/my_net/model/net-7.tar.gz",
+        "validated/vision/classification/my_net/model/net-7-data.tar.gz",
+    )
+    text = text.replace("model/net-7.tar.gz", "model/net-7-data.tar.gz")
+    repo.index.remove(
+        ["validated/vision/classification/my_net/preproc/pre-18.onnx"], working_tree=True
+    )
+    text = "\n".join(line for line in text.splitlines() if "pre-18" not in line) + "\n"
+    readme.write_text(text)
+    repo.git.add("-A")
+    repo.index.commit("changes")
+    (base / "model/net-15.onnx").write_bytes(model_bytes(15))
+    (base / "model/net-15.tar.gz").write_bytes(b"bundle-15")
+    new_row = "|Net-15|[1](model/net-15.onnx)|[1](model/net-15.tar.gz)|1.16|15|\n"
+    readme.write_text(text.split("> Footnote")[0] + new_row)
+    repo.git.add("-A")  # tracked, not committed
+    full = generate_manifest(tmp_path)
+    incremental = generate_manifest(tmp_path, previous=previous, changed_since=ref)
+    assert list(full.report) == []
+    assert list(incremental.report) == []
+    assert incremental.manifest.dumps() == full.manifest.dumps()
+    assert [e.model_path.rsplit("/", 1)[1] for e in full.manifest] == [
+        "net-12.onnx",
+        "net-15.onnx",
+        "net-7.onnx",
+    ]
+    # Only what changed was read again: net-12, net-15 and its bundle, the renamed bundle.
+    assert incremental.stats.files_hashed == 4
+    assert incremental.stats.facts_reused == 2
+    assert full.stats.files_hashed == 6
+    changes = compare_manifests(previous, full.manifest)
+    assert changes.removed == ("validated/vision/classification/my_net/preproc/pre-18.onnx",)
+    assert changes.added == ("validated/vision/classification/my_net/model/net-15.onnx",)
