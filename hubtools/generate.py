@@ -461,6 +461,7 @@ class _Facts:
     from_pointer: bool
     io_ports: IOPorts | None = None
     hashed: int = 0  # bytes read to get these facts
+    notes: tuple[str, ...] = ()  # what the file-facts engine found odd
 
 
 @dataclass(frozen=True)
@@ -478,9 +479,9 @@ def _file_facts(root: Path, job: _FactsJob) -> _Facts | Problem:
             return _Facts(pointer.oid, pointer.size, from_pointer=True)
         if job.is_model:
             # Imported here: it loads onnx, which a run over LFS pointers never needs.
-            from hubtools import onnx_info
+            from hubtools.onnx_info import inspect_file
 
-            facts = onnx_info.inspect_file(full, hash=True)
+            facts = inspect_file(full, hash=True)
             if facts.model_sha is None or facts.model_bytes is None:
                 raise InvalidModelError(f"{job.path}: no sha256 computed")
             return _Facts(
@@ -489,6 +490,7 @@ def _file_facts(root: Path, job: _FactsJob) -> _Facts | Problem:
                 from_pointer=False,
                 io_ports=facts.io_ports,
                 hashed=facts.model_bytes,
+                notes=tuple(facts.problems),
             )
         digest = hashing.digest(full)
         return _Facts(digest.sha256, digest.size, from_pointer=False, hashed=digest.size)
@@ -754,14 +756,25 @@ def generate_manifest(
                 reported.add(candidate.model_path)
                 report.add(_at_row(model, candidate))
             continue
-        data: _Facts | Problem | None = None
+        data: _Facts | None = None
         if candidate.model_with_data_path is not None:
-            data = facts[candidate.model_with_data_path]
-            if isinstance(data, Problem):
+            bundle = facts[candidate.model_with_data_path]
+            if isinstance(bundle, Problem):
                 if candidate.model_with_data_path not in reported:
                     reported.add(candidate.model_with_data_path)
-                    report.add(_at_row(data, candidate))
-                data = None
+                    report.add(_at_row(bundle, candidate))
+            else:
+                data = bundle
+        for note in model.notes:
+            report.add(
+                _warning(
+                    "model-facts",
+                    f"{candidate.model_path}: {note}",
+                    candidate.location.file,
+                    candidate.location.line,
+                    "check the model with `hubtools inspect`",
+                )
+            )
         same_path = by_path.get(candidate.model_path)
         source = (
             same_path
