@@ -6,10 +6,10 @@ import tarfile
 from pathlib import Path
 
 import pytest
-from tests.client_support import make_tar, make_test_data_tarball, tiny_model_bytes
 
 from hubtools.archive import find_model_folder, safe_extract
 from hubtools.errors import UnsafeArchiveError
+from tests.client_support import make_tar, make_test_data_tarball, tiny_model_bytes
 
 
 def _member(name: str, kind: bytes, linkname: str = "") -> tarfile.TarInfo:

@@ -50,7 +50,8 @@ def test_environment_switches(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HUBTOOLS_RETRIES", "2")
     monkeypatch.setenv("HUBTOOLS_READ_TIMEOUT", "0.5")
     s = Settings.resolve()
-    assert s.offline and not s.progress
+    assert s.offline
+    assert not s.progress
     assert (s.github_raw, s.github_media) == ("http://mirror/raw", "http://mirror/media")
     assert s.trusted_repos == ("a/b", "c/d:dev")
     assert (s.retries, s.read_timeout) == (2, 0.5)

@@ -47,7 +47,15 @@ ONNX_120_FUNCTIONS: dict[str, list[tuple[str, object]]] = {
     ],
 }
 ONNX_120_CLASSES = {"ModelInfo": [("raw_model_info", inspect.Parameter.empty)]}
-MODEL_INFO_FIELDS = ("model", "model_path", "metadata", "model_sha", "tags", "opset", "raw_model_info")
+MODEL_INFO_FIELDS = (
+    "model",
+    "model_path",
+    "metadata",
+    "model_sha",
+    "tags",
+    "opset",
+    "raw_model_info",
+)
 ONNX_120_PUBLIC = set(ONNX_120_FUNCTIONS) | set(ONNX_120_CLASSES)
 
 
@@ -101,7 +109,9 @@ def test_model_info_fields_and_str_match_onnx_hub() -> None:
 
 
 def test_model_info_without_sha_or_tags_matches_onnx_hub() -> None:
-    info = hub.ModelInfo({"model": "m", "model_path": "a/m.onnx", "opset_version": 1, "metadata": {}})
+    info = hub.ModelInfo(
+        {"model": "m", "model_path": "a/m.onnx", "opset_version": 1, "metadata": {}}
+    )
     assert info.model_sha is None
     assert info.tags == set()
 

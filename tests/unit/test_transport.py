@@ -48,7 +48,8 @@ def test_plain_download_hashes_while_streaming(
 ) -> None:
     part, got = _get(server, settings, tmp_path)
     assert part.read_bytes() == DATA
-    assert got.sha256 == sha256(DATA) and got.size == len(DATA)  # type: ignore[attr-defined]
+    assert got.sha256 == sha256(DATA)
+    assert got.size == len(DATA)
 
 
 def test_404_names_the_url(server: HubServer, settings: Settings, tmp_path: Path) -> None:
@@ -111,12 +112,10 @@ def test_kept_partial_is_resumed(server: HubServer, settings: Settings, tmp_path
     assert server.ranges == ["bytes=1000-"]
 
 
-def test_slow_body_past_the_read_timeout_is_retried(
-    server: HubServer, tmp_path: Path
-) -> None:
+def test_slow_body_past_the_read_timeout_is_retried(server: HubServer, tmp_path: Path) -> None:
     settings = Settings(cache_dir=tmp_path, backoff=0.01, retries=3, read_timeout=0.2)
     server.fault(PATH, Fault("slow", delay=0.5))
-    part, got = _get(server, settings, tmp_path)
+    _part, got = _get(server, settings, tmp_path)
     assert got.sha256 == sha256(DATA)  # type: ignore[attr-defined]
     assert server.hits[f"/media/o/r/main/{PATH}"] == 2
 
@@ -162,9 +161,7 @@ def test_fetch_text_and_its_404(server: HubServer, settings: Settings) -> None:
         fetch_text(url, settings)
 
 
-def test_fetch_text_refuses_an_lfs_pointer_manifest(
-    server: HubServer, settings: Settings
-) -> None:
+def test_fetch_text_refuses_an_lfs_pointer_manifest(server: HubServer, settings: Settings) -> None:
     server.fault("ONNX_HUB_MANIFEST.json", Fault("lfs_pointer"))
     with pytest.raises(DownloadError, match="Git LFS pointer"):
         fetch_text(f"{server.url}/raw/o/r/main/ONNX_HUB_MANIFEST.json", settings)
@@ -174,7 +171,7 @@ def test_connection_refused_is_retried_then_reported(tmp_path: Path) -> None:
     settings = Settings(cache_dir=tmp_path, backoff=0.01, retries=1, connect_timeout=1)
     with running_server() as srv:
         url = f"{srv.url}/raw/x/y/z/f"
-    with pytest.raises(DownloadError, match="connection failed.*gave up after 2 attempts"):
+    with pytest.raises(DownloadError, match=r"connection failed.*gave up after 2 attempts"):
         fetch_text(url, settings)
 
 

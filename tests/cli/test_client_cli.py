@@ -1,0 +1,117 @@
+"""`hubtools list/info/download/cache` as a user types them."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.cli.conftest import RunCli
+from tests.client_support import Fault, Zoo, serve_zoo
+
+
+@pytest.fixture
+def zoo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Zoo]:
+    with serve_zoo(tmp_path, monkeypatch) as z:
+        monkeypatch.setenv("HUBTOOLS_REPO", z.repo)
+        yield z
+
+
+def test_list_table_and_json(run_cli: RunCli, zoo: Zoo) -> None:
+    run = run_cli("list")
+    assert run.exit_code == 0
+    lines = run.stdout.splitlines()
+    assert lines[0].split() == ["MODEL", "OPSET", "TAGS", "PATH"]
+    assert [ln.split()[:2] for ln in lines[1:]] == [
+        ["MNIST", "8"],
+        ["MNIST", "12"],
+        ["ResNet18", "13"],
+    ]
+    run = run_cli("list", "--tag", "resnet", "--format", "json")
+    assert [e["model"] for e in json.loads(run.stdout)] == ["ResNet18"]
+    run = run_cli("list", "--model", "mnist", "--format", "json")
+    assert [e["opset_version"] for e in json.loads(run.stdout)] == [8, 12]
+
+
+def test_info(run_cli: RunCli, zoo: Zoo) -> None:
+    run = run_cli("info", "mnist", "--opset", "8")
+    assert run.exit_code == 0
+    assert "opset: 8" in run.stdout
+    assert f"sha256: {zoo.model('MNIST', 8).sha}" in run.stdout
+    assert "input: x tensor(float) [1, 4]" in run.stdout
+    run = run_cli("info", "mnist", "--opset", "9")
+    assert run.exit_code == 2
+    assert "Valid opsets: [8, 12]" in run.stderr
+
+
+def test_download_prints_the_local_path(run_cli: RunCli, zoo: Zoo) -> None:
+    run = run_cli("download", "mnist")
+    assert run.exit_code == 0, run.stderr
+    path = Path(run.stdout.strip())
+    assert path.read_bytes() == zoo.model("MNIST", 12).data
+    assert path.name == f"{zoo.model('MNIST', 12).sha}_mnist-12.onnx"
+    run = run_cli("download", "mnist", "--opset", "8", "--with-test-data")
+    folder = Path(run.stdout.strip())
+    assert (folder / "model.onnx").is_file()
+    assert (folder / "test_data_set_0").is_dir()
+
+
+def test_download_errors_exit_2_with_a_message(
+    run_cli: RunCli, zoo: Zoo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    zoo.server.fault(zoo.model("MNIST", 12).model_path, Fault("lfs_pointer", times=-1))
+    run = run_cli("download", "mnist")
+    assert run.exit_code == 2
+    assert "hubtools: error:" in run.stderr
+    assert "no longer serves" in run.stderr
+    monkeypatch.delenv("HUBTOOLS_TRUSTED_REPOS")
+    run = run_cli("download", "resnet18")
+    assert run.exit_code == 2
+    assert "not trusted" in run.stderr
+    assert "--trust" in run.stderr
+    assert run_cli("download", "resnet18", "--trust").exit_code == 0
+
+
+def test_offline_flag(run_cli: RunCli, zoo: Zoo) -> None:
+    run = run_cli("list", "--offline")
+    assert run.exit_code == 2
+    assert "no manifest of acme/zoo:main" in run.stderr
+    assert run_cli("download", "mnist").exit_code == 0
+    assert run_cli("download", "mnist", "--offline").exit_code == 0
+    run = run_cli("download", "resnet18", "--offline")
+    assert run.exit_code == 2
+    assert "not in the cache" in run.stderr
+
+
+def test_cache_ls_verify_prune(run_cli: RunCli, zoo: Zoo) -> None:
+    path = Path(run_cli("download", "mnist").stdout.strip())
+    run = run_cli("cache", "ls")
+    assert run.exit_code == 0
+    rows = [ln.split() for ln in run.stdout.splitlines()]
+    assert [str(path.stat().st_size), "model", str(path.relative_to(zoo.cache))] in rows
+    assert "total:" in run.stdout
+    listed = json.loads(run_cli("cache", "ls", "--format", "json").stdout)
+    assert listed["total"] == sum(f["size"] for f in listed["files"])
+    assert run_cli("cache", "verify").exit_code == 0
+    path.write_bytes(b"corrupt")
+    run = run_cli("cache", "verify")
+    assert run.exit_code == 1
+    assert "removed" in run.stdout
+    assert not path.exists()
+    stray = path.with_name(path.name + ".partial")
+    stray.write_bytes(b"half")
+    run = run_cli("cache", "prune", "--dry-run")
+    assert run.exit_code == 0
+    assert "would remove partial" in run.stdout
+    assert stray.exists()
+    run = run_cli("cache", "prune")
+    assert "removed partial" in run.stdout
+    assert not stray.exists()
+
+
+def test_options_show_their_environment_variables(run_cli: RunCli) -> None:
+    help_text = run_cli("download", "--help").stdout
+    for var in ("HUBTOOLS_REPO", "HUBTOOLS_OFFLINE", "HUBTOOLS_NO_PROGRESS"):
+        assert var in help_text
