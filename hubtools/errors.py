@@ -101,12 +101,12 @@ class Problem:
     hint: str | None = None
 
     def __str__(self) -> str:
-        where = str(self.location)
-        if self.location.pointer is not None:
-            where += f": {self.location.pointer or '/'}"
-        text = f"{where}: {self.severity.value} {self.code} {self.message}"
+        """``file:line:col: severity CODE pointer: message (fix: hint)`` on one line."""
+        pointer = self.location.pointer
+        at = f" {pointer or '/'}:" if pointer is not None else ""
+        text = f"{self.location}: {self.severity.value} {self.code}{at} {self.message}"
         if self.hint:
-            text += f"; {self.hint}"
+            text += f" (fix: {self.hint})"
         return text
 
 

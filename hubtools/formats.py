@@ -10,14 +10,8 @@ from hubtools.errors import Problem, Severity
 
 
 def problem_line(problem: Problem) -> str:
-    """``file:line:col: severity CODE pointer: message; hint`` on one line."""
-    loc = problem.location
-    where = str(loc)
-    pointer = f" {loc.pointer or '/'}:" if loc.pointer is not None else ""
-    text = f"{where}: {problem.severity.value} {problem.code}{pointer} {problem.message}"
-    if problem.hint:
-        text += f" (fix: {problem.hint})"
-    return text
+    """``file:line:col: severity CODE pointer: message (fix: hint)`` on one line."""
+    return str(problem)
 
 
 def problem_json(problem: Problem) -> dict[str, object]:

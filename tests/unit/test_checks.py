@@ -141,8 +141,8 @@ def test_messages_say_what_where_and_how(
     (problem,) = validate_manifest(manifest, repo=root).report
     oid = hashlib.sha256(_model()).hexdigest()
     assert str(problem) == (
-        f"{manifest}:43:26: /1/metadata/model_sha: error sha-mismatch manifest says {'f' * 64}, "
-        f"the Git LFS pointer 'm/b.onnx' has {oid}; run `hubtools generate` to recompute it"
+        f"{manifest}:43:26: error sha-mismatch /1/metadata/model_sha: manifest says {'f' * 64}, "
+        f"the Git LFS pointer 'm/b.onnx' has {oid} (fix: run `hubtools generate` to recompute it)"
     )
 
 
