@@ -1,0 +1,323 @@
+"""Collector for the zoo's 2023 layout: one folder per model,
+``<Category>/<name>_Opset<N>_<author>/``, holding one artifact (an ``.onnx``
+file, or a ``.tar.gz``/``.zip`` with the model and its external data) and the
+``turnkey_stats.yaml`` that the TurnkeyML exporter wrote beside it.
+
+Entries (see the README, "New-layout models"):
+
+* ``model`` is ``<model_name>_<author>`` (the folder name without its opset
+  part), so it never collides with a legacy README entry (those have no
+  author suffix) nor with the same architecture from another author; the
+  opsets of one model share the name and are told apart by ``opset_version``;
+* ``opset_version`` comes from the YAML (``onnx_model_information.opset``),
+  cross-checked with the folder name;
+* ``onnx_version`` is *derived*: the first ONNX release whose default-domain
+  opset is at least ``opset_version``, from the ``onnx`` package's own release
+  table (:data:`onnx.helper.VERSION_TABLE`);
+* tags: the category in words (``computer vision``), the author, the task in
+  words when it differs from the category, and the model class;
+* metadata keys from the YAML (described in the schema): ``author``,
+  ``model_class``, ``parameters``, ``ir_version``, ``input_dimensions``,
+  ``source``; and ``model_archive`` (``"tar.gz"`` or ``"zip"``) when the
+  artifact is an archive, whose ``model_sha``/``model_bytes`` are then the
+  archive's.
+
+Folders under a ``skip/`` folder are left out unless ``include_skipped``.
+"""
+
+from __future__ import annotations
+
+import functools
+import posixpath
+import re
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+from hubtools.errors import Location, Problem, Severity
+from hubtools.manifest import JSONValue
+from hubtools.repo import RepoFiles
+
+STATS_FILE = "turnkey_stats.yaml"
+ARCHIVE_SUFFIXES = (".tar.gz", ".zip")
+_FOLDER = re.compile(r"^(?P<name>.+)_Opset(?P<opset>\d+)_(?P<author>[^/]+)$")
+# Top-level keys the collector reads; the others (builds, system_info with its
+# package lists, onnx_ops_counter) are most of each file and are not parsed.
+_WANTED = (
+    "author",
+    "builtin_model_script",
+    "class",
+    "model_name",
+    "onnx_input_dimensions",
+    "onnx_model_information",
+    "parameters",
+    "task",
+)
+_TOP_KEY = re.compile(r"^([A-Za-z_][\w .-]*):(?:\s|$)")
+
+try:  # the C loader is ~10x faster; fall back where libyaml is missing
+    _Loader: Any = yaml.CSafeLoader
+except AttributeError:  # pragma: no cover - depends on the PyYAML build
+    _Loader = yaml.SafeLoader
+
+
+@dataclass(frozen=True)
+class TurnkeyModel:
+    """One new-layout folder, as read from its files (before file facts)."""
+
+    folder: str
+    stats_file: str
+    artifact: str
+    model: str
+    opset_version: int
+    onnx_version: str
+    tags: tuple[str, ...]
+    metadata: tuple[tuple[str, JSONValue], ...]
+    archive: str | None
+
+
+class YamlError(ValueError):
+    """A turnkey_stats.yaml that is not YAML, with its 1-based line."""
+
+    def __init__(self, message: str, line: int | None) -> None:
+        super().__init__(message)
+        self.line = line
+
+
+def _fast_blocks(text: str) -> str | None:
+    """The text of the wanted top-level keys only, or None when the file's shape
+    is not the plain block mapping TurnkeyML writes (then it is parsed whole)."""
+    keep: list[str] = []
+    taking = False
+    for line in text.splitlines(keepends=True):
+        if not line.strip() or line.startswith((" ", "-", "#")):
+            if taking:
+                keep.append(line)
+            continue
+        match = _TOP_KEY.match(line)
+        if match is None:
+            return None
+        taking = match.group(1) in _WANTED
+        if taking:
+            keep.append(line)
+    return "".join(keep)
+
+
+def load_stats(text: str) -> dict[str, Any]:
+    """The facts of a turnkey_stats.yaml that the collector uses.
+
+    Raises:
+        YamlError: the text is not YAML or not a mapping (with the line).
+    """
+    fast = _fast_blocks(text)
+    if fast is not None:
+        try:
+            data = yaml.load(fast, Loader=_Loader)
+        except yaml.YAMLError:
+            data = None  # parse the whole file below, for the right line number
+        if isinstance(data, dict):
+            return data
+    try:
+        data = yaml.load(text, Loader=_Loader)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+        raise YamlError(f"not valid YAML: {problem}", line) from err
+    if not isinstance(data, dict):
+        raise YamlError("not a YAML mapping of keys to values", 1)
+    return data
+
+
+@functools.cache
+def _release_table() -> tuple[tuple[int, str], ...]:
+    import onnx.helper  # imported here: only new-layout folders need the table
+
+    rows: dict[int, str] = {}
+    for row in onnx.helper.VERSION_TABLE:
+        rows.setdefault(int(row[2]), str(row[0]))
+    return tuple(sorted(rows.items()))
+
+
+def onnx_release_for_opset(opset: int) -> str | None:
+    """The first ONNX release whose default-domain opset is at least ``opset``
+    (None when the installed onnx knows no such release)."""
+    for release_opset, release in _release_table():
+        if release_opset >= opset:
+            return release
+    return None
+
+
+def _words(text: str) -> str:
+    return text.replace("_", " ").strip().lower()
+
+
+def _warn(code: str, message: str, file: str, line: int | None, hint: str | None) -> Problem:
+    return Problem(code, message, Location(file, line), Severity.WARNING, hint)
+
+
+def _int(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _dims(value: object) -> JSONValue:
+    """``onnx_input_dimensions`` as JSON: input name -> list of ints."""
+    if not isinstance(value, Mapping):
+        return None
+    out: dict[str, JSONValue] = {}
+    for name, dims in value.items():
+        if isinstance(dims, list) and all(_int(d) is not None for d in dims):
+            out[str(name)] = list(dims)
+    return out
+
+
+def read_folder(
+    stats_file: str, text: str, folder_files: list[str]
+) -> tuple[TurnkeyModel | None, list[Problem]]:
+    """One folder's model, or None with the reason as a warning."""
+    folder = posixpath.dirname(stats_file)
+    problems: list[Problem] = []
+    try:
+        stats = load_stats(text)
+    except YamlError as err:
+        problems.append(
+            _warn(
+                "yaml-invalid",
+                f"{err}; the folder was skipped",
+                stats_file,
+                err.line,
+                "fix the YAML, or regenerate it with TurnkeyML",
+            )
+        )
+        return None, problems
+    folder_match = _FOLDER.match(posixpath.basename(folder))
+    info = stats.get("onnx_model_information")
+    info = info if isinstance(info, Mapping) else {}
+    opset = _int(info.get("opset"))
+    name, author = stats.get("model_name"), stats.get("author")
+    if not isinstance(name, str) or not isinstance(author, str) or opset is None or opset < 1:
+        problems.append(
+            _warn(
+                "turnkey-incomplete",
+                "needs model_name, author and onnx_model_information.opset; the folder was skipped",
+                stats_file,
+                None,
+                "regenerate the file with TurnkeyML",
+            )
+        )
+        return None, problems
+    if folder_match is None:
+        problems.append(
+            _warn(
+                "turnkey-folder-name",
+                f"folder {posixpath.basename(folder)!r} is not named "
+                "<name>_Opset<N>_<author>; its YAML facts were used",
+                stats_file,
+                None,
+                f"rename the folder to {name}_Opset{opset}_{author}",
+            )
+        )
+    elif (folder_match["name"], int(folder_match["opset"]), folder_match["author"]) != (
+        name,
+        opset,
+        author,
+    ):
+        problems.append(
+            _warn(
+                "turnkey-folder-mismatch",
+                f"folder name says {folder_match['name']!r}, opset "
+                f"{folder_match['opset']}, author {folder_match['author']!r}; the YAML says "
+                f"{name!r}, opset {opset}, author {author!r}; the YAML was used",
+                stats_file,
+                None,
+                "rename the folder or fix the YAML",
+            )
+        )
+    artifacts = sorted(
+        f
+        for f in folder_files
+        if f.endswith((".onnx", *ARCHIVE_SUFFIXES)) and posixpath.dirname(f) == folder
+    )
+    if len(artifacts) != 1:
+        what = "no model file" if not artifacts else f"{len(artifacts)} model files"
+        problems.append(
+            _warn(
+                "turnkey-artifact",
+                f"{what} (.onnx, .tar.gz or .zip) beside it; the folder was skipped",
+                stats_file,
+                None,
+                "keep exactly one model artifact in each model folder",
+            )
+        )
+        return None, problems
+    artifact = artifacts[0]
+    archive = next((s[1:] for s in ARCHIVE_SUFFIXES if artifact.endswith(s)), None)
+    release = onnx_release_for_opset(opset)
+    if release is None:
+        problems.append(
+            _warn(
+                "opset-unknown",
+                f"opset {opset} is newer than every release the installed onnx knows; "
+                "the folder was skipped",
+                stats_file,
+                None,
+                "upgrade the onnx package",
+            )
+        )
+        return None, problems
+    category = _words(folder.split("/", 1)[0])
+    tags = [category, author]
+    task = stats.get("task")
+    if isinstance(task, str) and _words(task) not in tags:
+        tags.append(_words(task))
+    model_class = stats.get("class")
+    if isinstance(model_class, str) and model_class and model_class not in tags:
+        tags.append(model_class)
+    metadata: list[tuple[str, JSONValue]] = [("author", author)]
+    if isinstance(model_class, str):
+        metadata.append(("model_class", model_class))
+    if _int(stats.get("parameters")) is not None:
+        metadata.append(("parameters", stats["parameters"]))
+    if _int(info.get("ir_version")) is not None:
+        metadata.append(("ir_version", info["ir_version"]))
+    dims = _dims(stats.get("onnx_input_dimensions"))
+    if dims:
+        metadata.append(("input_dimensions", dims))
+    if isinstance(stats.get("builtin_model_script"), str):
+        metadata.append(("source", stats["builtin_model_script"]))
+    if archive is not None:
+        metadata.append(("model_archive", archive))
+    model = TurnkeyModel(
+        folder=folder,
+        stats_file=stats_file,
+        artifact=artifact,
+        model=f"{name}_{author}",
+        opset_version=opset,
+        onnx_version=release,
+        tags=tuple(tags),
+        metadata=tuple(metadata),
+        archive=archive,
+    )
+    return model, problems
+
+
+def stats_files(
+    repo: RepoFiles, *, include_skipped: bool
+) -> tuple[list[str], int, dict[str, list[str]]]:
+    """The turnkey_stats.yaml files to read, how many ``skip/`` ones were left
+    out, and the files of each folder (one pass over the repository's files)."""
+    by_folder: dict[str, list[str]] = defaultdict(list)
+    found: list[str] = []
+    skipped = 0
+    for path in repo.files:
+        folder = posixpath.dirname(path)
+        by_folder[folder].append(path)
+        if posixpath.basename(path) == STATS_FILE:
+            if not include_skipped and "skip" in folder.split("/"):
+                skipped += 1
+            else:
+                found.append(path)
+    return sorted(found), skipped, by_folder

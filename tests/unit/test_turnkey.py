@@ -1,0 +1,112 @@
+from __future__ import annotations
+
+import pytest
+
+from hubtools.turnkey import YamlError, load_stats, onnx_release_for_opset, read_folder
+
+STATS = """\
+author: timm
+builds:
+  x86_ort:
+    all_build_stages:
+    - export_pytorch
+    iterations: 100
+builtin_model_script: https://example.org/models/timm/resnet50.py
+class: ResNet
+hash: 0123abcd
+model_name: resnet50
+onnx_input_dimensions:
+  x:
+  - 1
+  - 3
+  - 224
+  - 224
+onnx_model_information:
+  ir_version: 8
+  opset: 17
+  size on disk (KiB): 100.5
+onnx_ops_counter:
+  Conv: 53
+parameters: 25557032
+system_info:
+  Python Packages:
+  - onnx==1.15.0
+  - 'weird: {yaml'
+task: Computer_Vision
+"""
+FOLDER = "Computer_Vision/resnet50_Opset17_timm"
+
+
+def test_reads_a_folder_into_a_model() -> None:
+    files = [f"{FOLDER}/resnet50_Opset17.onnx", f"{FOLDER}/turnkey_stats.yaml"]
+    model, problems = read_folder(f"{FOLDER}/turnkey_stats.yaml", STATS, files)
+    assert problems == []
+    assert model is not None
+    assert (model.model, model.opset_version, model.onnx_version) == ("resnet50_timm", 17, "1.12.0")
+    assert model.artifact == f"{FOLDER}/resnet50_Opset17.onnx"
+    assert model.tags == ("computer vision", "timm", "ResNet")
+    assert model.metadata == (
+        ("author", "timm"),
+        ("model_class", "ResNet"),
+        ("parameters", 25557032),
+        ("ir_version", 8),
+        ("input_dimensions", {"x": [1, 3, 224, 224]}),
+        ("source", "https://example.org/models/timm/resnet50.py"),
+    )
+    assert model.archive is None
+
+
+def test_archive_artifact_is_marked() -> None:
+    files = [f"{FOLDER}/resnet50_Opset17.tar.gz"]
+    model, _ = read_folder(f"{FOLDER}/turnkey_stats.yaml", STATS, files)
+    assert model is not None
+    assert model.archive == "tar.gz"
+    assert model.metadata[-1] == ("model_archive", "tar.gz")
+
+
+def test_fast_and_full_parse_agree() -> None:
+    import yaml
+
+    full = yaml.safe_load(STATS)
+    fast = load_stats(STATS)
+    assert {k: full[k] for k in fast} == fast
+    assert "system_info" not in fast
+
+
+def test_malformed_yaml_is_a_warning_with_its_line() -> None:
+    broken = STATS.replace("  opset: 17", "  opset: [17")
+    model, problems = read_folder(f"{FOLDER}/turnkey_stats.yaml", broken, [f"{FOLDER}/a.onnx"])
+    assert model is None
+    assert [(p.code, p.location.line) for p in problems] == [("yaml-invalid", 20)]
+    assert str(problems[0]).startswith(f"{FOLDER}/turnkey_stats.yaml:20: warning yaml-invalid")
+    with pytest.raises(YamlError):
+        load_stats("- just\n- a list\n")
+
+
+@pytest.mark.parametrize(
+    ("files", "code"),
+    [([], "turnkey-artifact"), ([f"{FOLDER}/a.onnx", f"{FOLDER}/b.zip"], "turnkey-artifact")],
+)
+def test_artifact_problems(files: list[str], code: str) -> None:
+    model, problems = read_folder(f"{FOLDER}/turnkey_stats.yaml", STATS, files)
+    assert model is None
+    assert [p.code for p in problems] == [code]
+
+
+def test_folder_name_is_cross_checked() -> None:
+    folder = "Computer_Vision/resnet50_Opset16_timm"
+    model, problems = read_folder(f"{folder}/turnkey_stats.yaml", STATS, [f"{folder}/a.onnx"])
+    assert model is not None
+    assert model.opset_version == 17  # the YAML wins, and the mismatch is said
+    assert [p.code for p in problems] == ["turnkey-folder-mismatch"]
+
+
+@pytest.mark.parametrize(
+    ("opset", "release"), [(1, "1.0"), (8, "1.3"), (16, "1.11.0"), (17, "1.12.0"), (18, "1.13.0")]
+)
+def test_release_for_opset_comes_from_onnx(opset: int, release: str) -> None:
+    assert onnx_release_for_opset(opset) == release
+
+
+def test_unknown_future_opset() -> None:
+    assert onnx_release_for_opset(10_000) is None
