@@ -14,11 +14,15 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hubtools.errors import HubtoolsError, InvalidModelError, Location, Problem, Report, Severity
 from hubtools.jsonfile import JSONDocument, parse_json, read_json_file
 from hubtools.manifest import Manifest, ModelEntry
 from hubtools.schema import schema_problems
+
+if TYPE_CHECKING:  # onnx_info imports onnx (~0.3 s): only --repo on content needs it
+    from hubtools.onnx_info import FileFacts
 
 log = logging.getLogger(__name__)
 
@@ -231,7 +235,7 @@ def _inside(root: Path, rel: str) -> Path | None:
 
 
 def _check_one(check: _FileCheck, root: Path, source: str) -> tuple[list[Problem], dict[str, int]]:
-    from hubtools.hashing import FileReadError, digest, read_lfs_pointer
+    from hubtools.hashing import digest, read_lfs_pointer
     from hubtools.onnx_info import inspect_file
 
     i, field = check.index, check.field
@@ -264,35 +268,34 @@ def _check_one(check: _FileCheck, root: Path, source: str) -> tuple[list[Problem
             )
         )
         return problems, counts
-    facts = None
+    facts: FileFacts | None = None
     try:
         pointer = read_lfs_pointer(path)
         if pointer is not None:
             sha, size, kind = pointer.oid, pointer.size, "Git LFS pointer"
             counts["from LFS pointers"] = 1
-        elif field == "model":
-            try:
-                facts = inspect_file(path)
-            except InvalidModelError as err:
-                problems.append(
-                    _problem(
-                        source,
-                        path_ptr,
-                        "invalid-model",
-                        f"{check.rel}: {err}",
-                        "replace the file with the ONNX model, or fix the path",
+        else:
+            if field == "model":
+                try:
+                    facts = inspect_file(path)
+                except InvalidModelError as err:
+                    problems.append(
+                        _problem(
+                            source,
+                            path_ptr,
+                            "invalid-model",
+                            f"{check.rel}: {err}",
+                            "replace the file with the ONNX model, or fix the path",
+                        )
                     )
-                )
-            d = digest(path) if facts is None else None
-            sha = facts.model_sha if facts is not None else d.sha256  # type: ignore[union-attr]
-            size = facts.model_bytes if facts is not None else d.size  # type: ignore[union-attr]
+            if facts is not None and facts.model_sha is not None:
+                sha, size = facts.model_sha, facts.model_bytes
+            else:
+                found = digest(path)
+                sha, size = found.sha256, found.size
             kind = "file"
             counts["hashed"], counts["bytes hashed"] = 1, size
-        else:
-            d = digest(path)
-            sha, size, kind = d.sha256, d.size, "file"
-            counts["hashed"], counts["bytes hashed"] = 1, size
-    except (FileReadError, OSError) as err:
+    except OSError as err:  # FileReadError included
         problems.append(
             _problem(source, path_ptr, "unreadable-file", f"{check.rel}: cannot read: {err}")
         )
@@ -322,10 +325,7 @@ def _check_one(check: _FileCheck, root: Path, source: str) -> tuple[list[Problem
     return problems, counts
 
 
-def _content_problems(check: _FileCheck, facts: object, source: str) -> Iterator[Problem]:
-    from hubtools.onnx_info import FileFacts
-
-    assert isinstance(facts, FileFacts)
+def _content_problems(check: _FileCheck, facts: FileFacts, source: str) -> Iterator[Problem]:
     entry, i = check.entry, check.index
     if facts.opset_version != entry.opset_version:
         yield _problem(
