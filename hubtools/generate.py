@@ -25,6 +25,7 @@ import logging
 import os
 import posixpath
 import tempfile
+import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -721,6 +722,13 @@ def generate_manifest(
                     continue
             queued.add(path)
             jobs_todo.append(_FactsJob(path, is_model))
+    # onnx (for io_ports) takes a while to import; when some model has content,
+    # import it on the side while the bundles are hashed first.
+    importer: threading.Thread | None = None
+    if any(j.is_model and not _is_pointer(root / j.path) for j in jobs_todo):
+        importer = threading.Thread(target=_import_onnx_info, name="hubtools-import-onnx")
+        importer.start()
+        jobs_todo.sort(key=lambda j: j.is_model)
     if on_total is not None:
         on_total(sum(_size(root / j.path) for j in jobs_todo))
 
@@ -737,6 +745,8 @@ def generate_manifest(
         with ThreadPoolExecutor(max_workers=jobs) as pool:
             facts.update(pool.map(run, jobs_todo))
 
+    if importer is not None:
+        importer.join()
     entries: list[ModelEntry] = []
     from_pointers = files_hashed = bytes_hashed = io_reused = 0
     missing_io: list[str] = []
@@ -834,6 +844,13 @@ def _at_row(problem: Problem, candidate: Candidate) -> Problem:
         problem.severity,
         problem.hint,
     )
+
+
+def _import_onnx_info() -> None:
+    try:
+        import hubtools.onnx_info  # noqa: F401  (loaded once, for _file_facts)
+    except Exception:  # the import in _file_facts raises it where it is handled
+        return
 
 
 def _is_pointer(path: Path) -> bool:

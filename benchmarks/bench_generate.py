@@ -1,0 +1,177 @@
+"""Benchmark ``hubtools generate`` against a plain hashlib pass over the same files.
+
+    python benchmarks/bench_generate.py [--models 30] [--mb 64]
+
+Builds a synthetic zoo in a temporary folder (deleted afterwards): a top README
+linking one model folder per model, each with a README table, a real ONNX model
+holding one large initializer (``--mb`` MB of random bytes) and a small
+``.tar.gz`` bundle. Then, each in its own process so that peak RSS is its own:
+
+* the floor: a plain Python ``hashlib.sha256`` pass over every model and bundle;
+* ``hubtools generate ZOO`` and ``hubtools generate ZOO --jobs 2``.
+
+The page cache is warmed first so every run reads from memory. Also times a
+generate run over the real zoo snapshot in ../shared when it is there.
+Targets (issue 4): wall <= 1.2x the floor, <= 0.7x with --jobs 2, RSS <= 150 MB,
+real zoo < 2 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REAL_ZOO = Path(__file__).resolve().parents[2] / "shared" / "data" / "onnx-models-b1eeaa1a"
+
+FLOOR = """
+import hashlib, sys
+for path in sys.argv[1:]:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            h.update(chunk)
+"""
+
+
+def build_zoo(root: Path, models: int, megabytes: int) -> list[Path]:
+    """Write the synthetic zoo; return the files a generate run reads.
+
+    Each bundle is 2/3 of its model's size, about the real zoo's ratio.
+    """
+    # Imported here so that the measuring process stays small: a child's peak
+    # RSS starts from its parent's at fork.
+    import numpy as np
+    from onnx import TensorProto, helper
+
+    rng = np.random.default_rng(0)
+    files: list[Path] = []
+    rows = []
+    for i in range(models):
+        folder = root / "validated" / "vision" / "classification" / f"net_{i:02d}"
+        (folder / "model").mkdir(parents=True)
+        count = megabytes * (1 << 20) // 4
+        weights = helper.make_tensor(
+            "w", TensorProto.FLOAT, [count], rng.bytes(count * 4), raw=True
+        )
+        graph = helper.make_graph(
+            [
+                helper.make_node("Add", ["x", "w"], ["s"]),
+                helper.make_node("Relu", ["s"], ["y"]),
+            ],
+            f"net_{i}",
+            [helper.make_tensor_value_info("x", TensorProto.FLOAT, [count])],
+            [helper.make_tensor_value_info("y", TensorProto.FLOAT, [count])],
+            [weights],
+        )
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+        model.ir_version = 7
+        onnx_path = folder / "model" / f"net-{i}-13.onnx"
+        onnx_path.write_bytes(model.SerializeToString())
+        del model, graph, weights
+        bundle = folder / "model" / f"net-{i}-13.tar.gz"
+        bundle.write_bytes(rng.bytes(megabytes * (1 << 20) * 2 // 3))
+        files += [onnx_path, bundle]
+        (folder / "README.md").write_text(
+            "|Model|Download|Download (with sample test data)|ONNX version|Opset version|\n"
+            "|-|-|-|-|-|\n"
+            f"|Net {i}|[{megabytes} MB](model/{onnx_path.name})|[1 MB](model/{bundle.name})"
+            "|1.14|13|\n"
+        )
+        rows.append(f"|<b>[Net {i}](validated/vision/classification/net_{i:02d})</b>|p|d|\n")
+    (root / "README.md").write_text(
+        "|Model Class|Reference|Description|\n|-|-|-|\n" + "".join(rows)
+    )
+    return files
+
+
+def measure(argv: list[str]) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MB) of one child process."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    stderr = proc.stderr.read().decode() if proc.stderr else ""
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"{' '.join(argv)} failed:\n{stderr}")
+    return wall, usage.ru_maxrss / 1024
+
+
+def best(argv: list[str], repeat: int) -> tuple[float, float]:
+    runs = [measure(argv) for _ in range(repeat)]
+    return min(r[0] for r in runs), max(r[1] for r in runs)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", type=int, default=30)
+    parser.add_argument("--mb", type=int, default=40, help="initializer size per model")
+    parser.add_argument("--build", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    if args.build is not None:
+        files = build_zoo(args.build, args.models, args.mb)
+        print("\n".join(str(f) for f in files))
+        return
+    hubtools = [sys.executable, "-m", "hubtools"]
+    with tempfile.TemporaryDirectory(prefix="bench-generate-") as tmp:
+        zoo = Path(tmp) / "zoo"
+        t0 = time.perf_counter()
+        built = subprocess.run(
+            [sys.executable, __file__, "--build", str(zoo), "--models", str(args.models)]
+            + ["--mb", str(args.mb)],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        files = [Path(line) for line in built.stdout.splitlines()]
+        total = sum(f.stat().st_size for f in files)
+        print(
+            f"synthetic zoo: {args.models} models, {total / 1e9:.2f} GB, "
+            f"built in {time.perf_counter() - t0:.1f} s"
+        )
+        names = [str(f) for f in files]
+        measure([sys.executable, "-c", FLOOR, *names])  # warm the page cache
+        out = str(Path(tmp) / "out.json")
+        floor, floor_rss = best([sys.executable, "-c", FLOOR, *names], args.repeat)
+        one, one_rss = best([*hubtools, "generate", str(zoo), "-o", out], args.repeat)
+        two, two_rss = best(
+            [*hubtools, "generate", str(zoo), "-o", out, "--jobs", "2"], args.repeat
+        )
+        print(
+            f"hashlib floor        {floor:6.2f} s  {total / floor / 1e9:5.2f} GB/s  RSS {floor_rss:5.0f} MB"
+        )
+        print(
+            f"generate             {one:6.2f} s  {one / floor:5.2f}x floor   RSS {one_rss:5.0f} MB  (target <= 1.2x, <= 150 MB)"
+        )
+        print(
+            f"generate --jobs 2    {two:6.2f} s  {two / floor:5.2f}x floor   RSS {two_rss:5.0f} MB  (target <= 0.7x)"
+        )
+    if (REAL_ZOO / "ONNX_HUB_MANIFEST.json").is_file():
+        with tempfile.TemporaryDirectory(prefix="bench-realzoo-") as tmp:
+            root = Path(tmp) / "zoo"
+            shutil.copytree(REAL_ZOO, root)
+            for folder, dirs, names_ in os.walk(root):
+                for name in [*dirs, *names_]:
+                    os.chmod(Path(folder) / name, 0o755)
+            subprocess.run(["git", "init", "-q", str(root)], check=True)
+            subprocess.run(["git", "-C", str(root), "add", "-A"], check=True)
+            out = str(Path(tmp) / "out.json")
+            official = str(root / "ONNX_HUB_MANIFEST.json")
+            wall, rss = best(
+                [*hubtools, "generate", str(root), "-o", out, "--previous", official], args.repeat
+            )
+            print(
+                f"real zoo snapshot    {wall:6.2f} s  (whole command, --previous official; target < 2 s)  RSS {rss:5.0f} MB"
+            )
+    else:
+        print(f"real zoo snapshot not found at {REAL_ZOO}; skipped")
+
+
+if __name__ == "__main__":
+    main()
