@@ -13,8 +13,8 @@ fresh subprocess, the in-process wall time and the peak RSS of:
 * ``onnx.load(path)``,
 * ``onnxruntime.InferenceSession(path)``.
 
-Peak RSS is the child's ``ru_maxrss`` and includes the interpreter and its
-imports (the ``baseline`` row: imports only). Times are the best of
+Peak RSS is the child's ``VmHWM`` (``ru_maxrss`` where /proc is missing) and
+includes the interpreter and its imports (the ``baseline`` row: imports only). Times are the best of
 ``--repeat`` runs for the three fast measurements, one run for the others.
 """
 
@@ -126,8 +126,13 @@ elif mode == "onnx.load":
 elif mode == "onnxruntime":
     onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
 seconds = time.perf_counter() - start
-rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-print(json.dumps({"seconds": seconds, "rss_mb": rss * 1024 / 1e6}))
+# VmHWM starts afresh at exec; ru_maxrss may keep the forking parent's peak.
+try:
+    status = Path("/proc/self/status").read_text()
+    rss_kb = int(next(l for l in status.splitlines() if l.startswith("VmHWM:")).split()[1])
+except (OSError, StopIteration):
+    rss_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(json.dumps({"seconds": seconds, "rss_mb": rss_kb * 1024 / 1e6}))
 """
 
 

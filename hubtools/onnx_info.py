@@ -41,10 +41,10 @@ from hubtools.manifest import Dim, IOPort, IOPorts, JSONObject, JSONValue
 
 log = logging.getLogger(__name__)
 
-#: Read size when every byte is hashed anyway.
+#: Read size of skipped payloads that are hashed (into one reused buffer).
 _HASH_CHUNK = 1 << 20
-#: Read size when skipped payloads are seeked over: a small read-ahead keeps seeks cheap.
-_SEEK_CHUNK = 1 << 16
+#: Read-ahead of the parser: small, so seeks are cheap and no read allocates much.
+_PARSE_CHUNK = 1 << 16
 #: A tensor serialized in at most this many bytes is kept whole: shape inference
 #: reads the values of small constants (Reshape shapes, Slice starts, Resize scales).
 SMALL_TENSOR_BYTES = 4096
@@ -122,7 +122,8 @@ class _Reader:
         self._path = path
         self.size = size
         self._hasher = hasher
-        self._chunk = _HASH_CHUNK if hasher is not None else _SEEK_CHUNK
+        # One scratch buffer for hashed skips: fresh 1 MiB allocations cost page faults.
+        self._scratch = memoryview(bytearray(_HASH_CHUNK if hasher is not None else 0))
         self._buf = b""
         self._i = 0
         self._start = 0  # file offset of self._buf[0]
@@ -153,7 +154,7 @@ class _Reader:
         have = len(self._buf) - self._i
         if have >= n:
             return
-        more = self._raw_read(max(self._chunk, n - have))
+        more = self._raw_read(max(_PARSE_CHUNK, n - have))
         self._start += self._i
         self._buf = self._buf[self._i :] + more
         self._i = 0
@@ -207,10 +208,9 @@ class _Reader:
             except OSError as err:
                 raise FileReadError(f"{self._path}: cannot read: {err.strerror or err}") from err
         else:
-            scratch = bytearray(min(remaining, _HASH_CHUNK))
-            view = memoryview(scratch)
+            view = self._scratch
             while remaining:
-                want = min(remaining, len(scratch))
+                want = min(remaining, len(view))
                 try:
                     got = self._handle.readinto(view[:want])  # type: ignore[attr-defined]
                 except OSError as err:
@@ -228,8 +228,7 @@ class _Reader:
         if self._hasher is None:
             return
         self._buf, self._i = b"", 0
-        scratch = bytearray(_HASH_CHUNK)
-        view = memoryview(scratch)
+        view = self._scratch
         while True:
             try:
                 got = self._handle.readinto(view)  # type: ignore[attr-defined]
@@ -738,7 +737,12 @@ def _inferred_types(model: onnx.ModelProto) -> dict[str, onnx.TypeProto]:
     probe.CopyFrom(model)
     for output in probe.graph.output:
         output.ClearField("type")
-    declared = _declared_symbols(model.graph)
+    # onnxruntime forgets negative or empty dims before it infers anything.
+    for value in (*probe.graph.input, *probe.graph.value_info):
+        part = _tensor_part(value.type)
+        if part is not None and part.HasField("shape"):
+            _clean_declared(part.shape)
+    declared = _declared_symbols(probe.graph)
     try:
         inferred = onnx.shape_inference.infer_shapes(probe, check_type=False, strict_mode=False)
     except Exception as err:  # onnx raises many types; the declared types remain
