@@ -8,6 +8,8 @@ typed entries, run the checks here, and give every problem its line and column.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import logging
 import os
 from collections.abc import Iterable, Iterator
@@ -155,6 +157,21 @@ def _positioned(doc: JSONDocument, problems: Iterable[Problem]) -> list[Problem]
     return placed
 
 
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector: a parsed manifest is millions of
+    acyclic objects, and every collection walks them all, which made 100k
+    entries take 2x the time of 10 x 10k. Reference counting still frees
+    everything that jsonschema creates and drops."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def check_document(
     doc: JSONDocument, *, repo: Path | None = None, jobs: int | None = None
 ) -> ValidationResult:
@@ -164,6 +181,11 @@ def check_document(
     Raises:
         HubtoolsError: ``repo`` is not a readable directory.
     """
+    with _gc_paused():
+        return _check_document(doc, repo, jobs)
+
+
+def _check_document(doc: JSONDocument, repo: Path | None, jobs: int | None) -> ValidationResult:
     report = Report()
     problems: list[Problem] = list(_oddity_problems(doc))
     schema_found = list(schema_problems(doc.data, doc.source))

@@ -10,6 +10,7 @@ scanning only the part of the text the pointer leads through.
 from __future__ import annotations
 
 import bisect
+import gc
 import json
 import re
 from collections.abc import Iterator
@@ -214,6 +215,8 @@ def parse_json(text: str, source: str) -> JSONDocument:
         seen_oddity = True
         return _constant(name)
 
+    was_enabled = gc.isenabled()
+    gc.disable()  # json.loads builds millions of acyclic objects; collections only slow it
     try:
         data = json.loads(text, object_pairs_hook=hook, parse_constant=constant)
     except json.JSONDecodeError as err:
@@ -223,6 +226,9 @@ def parse_json(text: str, source: str) -> JSONDocument:
         raise ManifestError(
             f"{source}: invalid JSON: values are nested too deeply to read"
         ) from err
+    finally:
+        if was_enabled:
+            gc.enable()
     oddities = tuple(_walk_oddities(data)) if seen_oddity else ()
     return JSONDocument(source=source, text=text, data=data, oddities=oddities)
 
