@@ -107,6 +107,11 @@ def best(argv: list[str], repeat: int) -> tuple[float, float]:
     return min(r[0] for r in runs), max(r[1] for r in runs)
 
 
+def row(what: str, wall: float, ratio: str, rss: float, target: str) -> None:
+    """Print one result line."""
+    print(f"{what:20} {wall:6.2f} s  {ratio:20}  RSS {rss:5.0f} MB  {target}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", type=int, default=30)
@@ -122,9 +127,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-generate-") as tmp:
         zoo = Path(tmp) / "zoo"
         t0 = time.perf_counter()
+        sizes = ["--models", str(args.models), "--mb", str(args.mb)]
         built = subprocess.run(
-            [sys.executable, __file__, "--build", str(zoo), "--models", str(args.models)]
-            + ["--mb", str(args.mb)],
+            [sys.executable, __file__, "--build", str(zoo), *sizes],
             check=True,
             capture_output=True,
             text=True,
@@ -143,15 +148,10 @@ def main() -> None:
         two, two_rss = best(
             [*hubtools, "generate", str(zoo), "-o", out, "--jobs", "2"], args.repeat
         )
-        print(
-            f"hashlib floor        {floor:6.2f} s  {total / floor / 1e9:5.2f} GB/s  RSS {floor_rss:5.0f} MB"
-        )
-        print(
-            f"generate             {one:6.2f} s  {one / floor:5.2f}x floor   RSS {one_rss:5.0f} MB  (target <= 1.2x, <= 150 MB)"
-        )
-        print(
-            f"generate --jobs 2    {two:6.2f} s  {two / floor:5.2f}x floor   RSS {two_rss:5.0f} MB  (target <= 0.7x)"
-        )
+        rate = total / floor / 1e9
+        row("hashlib floor", floor, f"{rate:5.2f} GB/s", floor_rss, "")
+        row("generate", one, f"{one / floor:5.2f}x floor", one_rss, "target <= 1.2x, <= 150 MB")
+        row("generate --jobs 2", two, f"{two / floor:5.2f}x floor", two_rss, "target <= 0.7x")
     if (REAL_ZOO / "ONNX_HUB_MANIFEST.json").is_file():
         with tempfile.TemporaryDirectory(prefix="bench-realzoo-") as tmp:
             root = Path(tmp) / "zoo"
@@ -166,9 +166,7 @@ def main() -> None:
             wall, rss = best(
                 [*hubtools, "generate", str(root), "-o", out, "--previous", official], args.repeat
             )
-            print(
-                f"real zoo snapshot    {wall:6.2f} s  (whole command, --previous official; target < 2 s)  RSS {rss:5.0f} MB"
-            )
+            row("real zoo snapshot", wall, "--previous official", rss, "target < 2 s")
     else:
         print(f"real zoo snapshot not found at {REAL_ZOO}; skipped")
 
