@@ -25,6 +25,7 @@ __version__ = "0.1.0"
 __all__ = [
     "ChecksumMismatchError",
     "DownloadError",
+    "FileFacts",
     "HubtoolsError",
     "IOPort",
     "IOPorts",
@@ -42,15 +43,33 @@ __all__ = [
     "UnsafeArchiveError",
     "UntrustedRepositoryError",
     "UsageError",
+    "ValidationResult",
     "__version__",
+    "diff_manifests",
+    "generate_manifest",
     "hub",
+    "inspect_file",
+    "validate_manifest",
 ]
 
 
-def __getattr__(name: str) -> object:
-    # `hubtools.hub` is imported on first use, so `import hubtools` stays light.
-    if name == "hub":
-        import importlib
+# Imported on first use, so `import hubtools` stays light (no onnx, requests, git).
+_LAZY = {
+    "hub": ("hubtools.hub", None),
+    "validate_manifest": ("hubtools.checks", "validate_manifest"),
+    "ValidationResult": ("hubtools.checks", "ValidationResult"),
+    "generate_manifest": ("hubtools.generate", "generate_manifest"),
+    "inspect_file": ("hubtools.onnx_info", "inspect_file"),
+    "FileFacts": ("hubtools.onnx_info", "FileFacts"),
+    "diff_manifests": ("hubtools.diff", "diff_manifests"),
+}
 
-        return importlib.import_module("hubtools.hub")
-    raise AttributeError(f"module 'hubtools' has no attribute {name!r}")
+
+def __getattr__(name: str) -> object:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'hubtools' has no attribute {name!r}")
+    import importlib
+
+    module_name, attribute = _LAZY[name]
+    module = importlib.import_module(module_name)
+    return module if attribute is None else getattr(module, attribute)
