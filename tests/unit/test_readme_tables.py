@@ -49,7 +49,11 @@ def test_rows_carry_line_numbers_and_footnotes_are_not_rows() -> None:
             ),
             4,
         ),
-        Row(6, (Cell("Plain code name"), Cell("2 kB", ("model/c.onnx#frag",)), Cell("12"), Cell("")), 3),
+        Row(
+            6,
+            (Cell("Plain code name"), Cell("2 kB", ("model/c.onnx#frag",)), Cell("12"), Cell("")),
+            3,
+        ),
     )
     assert tables[1].rows == (Row(13, (Cell("1"), Cell("2")), 2),)
 
