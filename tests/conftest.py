@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -12,13 +13,13 @@ FIXTURES = REPO_ROOT / "fixtures"
 
 
 @pytest.fixture(autouse=True)
-def _isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+def _isolated_env(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Point every cache at a temporary folder and drop HUBTOOLS_* settings from the host."""
     home = tmp_path_factory.mktemp("onnx_home")
     monkeypatch.setenv("ONNX_HOME", str(home))
     monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
-    import os
-
     for name in list(os.environ):
         if name.startswith("HUBTOOLS_"):
             monkeypatch.delenv(name)
