@@ -1,11 +1,14 @@
-"""Safe extraction of test-data tarballs (the fix for CVE-2024-5187 and its kind).
+"""Safe extraction of tarballs and zip files (the fix for CVE-2024-5187 and its kind).
 
-Every member is checked before anything is written: no absolute paths, no
-``..``, no links that leave the folder, no devices or FIFOs, and limits on
-member count and total size. Extraction then uses tarfile's ``data`` filter
-where Python has it (3.10.12+, 3.11.4+), goes into a temporary folder beside
-the destination, and is renamed into place, so a half-extracted folder never
-sits under the final name.
+Used for test-data tarballs and for model archives (a ``.tar.gz`` or ``.zip``
+holding an ``.onnx`` file and its external data). Every member is checked
+before anything is written: no absolute paths, no ``..``, no links that leave
+the folder, no devices or FIFOs, and limits on member count and total size.
+Tar extraction then uses tarfile's ``data`` filter where Python has it
+(3.10.12+, 3.11.4+); zip members are written one by one as plain files and
+folders. Either way extraction goes into a temporary folder beside the
+destination and is renamed into place, so a half-extracted folder never sits
+under the final name.
 """
 
 from __future__ import annotations
@@ -14,11 +17,14 @@ import logging
 import os
 import posixpath
 import shutil
+import stat
 import tarfile
 import tempfile
+import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
-from hubtools.errors import UnsafeArchiveError
+from hubtools.errors import ModelNotFoundError, UnsafeArchiveError
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +87,56 @@ def check_members(
     return members
 
 
+def check_zip_members(
+    zf: zipfile.ZipFile,
+    *,
+    source: str,
+    max_members: int = MAX_MEMBERS,
+    max_bytes: int = MAX_TOTAL_BYTES,
+) -> list[zipfile.ZipInfo]:
+    """All members of ``zf``, after checking that each is safe to extract.
+
+    Raises :class:`~hubtools.errors.UnsafeArchiveError` naming the first
+    member that is absolute, climbs out with ``..``, is a symlink (zip files
+    can carry them in their Unix mode bits) pointing out of the folder, is a
+    device or FIFO, or when the archive has more than ``max_members`` members
+    or ``max_bytes`` bytes of content.
+    """
+    infos = zf.infolist()
+    if len(infos) > max_members:
+        raise UnsafeArchiveError(f"{source}: more than {max_members} members; refused")
+    total = 0
+    for info in infos:
+        name = info.filename
+        where = f"{source}: member {name!r}"
+        if not name or name.startswith("/") or (len(name) > 1 and name[1] == ":"):
+            raise UnsafeArchiveError(f"{where} has an absolute path; refused")
+        if not _inside(name) or "\x00" in name:
+            raise UnsafeArchiveError(f"{where} leaves the extraction folder; refused")
+        mode = info.external_attr >> 16
+        if stat.S_ISLNK(mode):
+            raise UnsafeArchiveError(f"{where} is a symlink; refused")
+        if mode and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+            raise UnsafeArchiveError(f"{where} is a device, FIFO or socket; refused")
+        total += max(info.file_size, 0)
+        if total > max_bytes:
+            raise UnsafeArchiveError(f"{source}: content larger than {max_bytes} bytes; refused")
+    return infos
+
+
+def _extract_zip(zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo], temp: Path) -> None:
+    for info in infos:
+        target = temp.joinpath(*[p for p in info.filename.split("/") if p not in ("", ".")])
+        if info.is_dir():
+            target.mkdir(parents=True, exist_ok=True)
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        # zipfile stops at the declared size and checks the CRC, so a member
+        # cannot write more than check_zip_members counted.
+        with zf.open(info) as src, target.open("xb") as out:
+            shutil.copyfileobj(src, out, 1 << 20)
+
+
 def find_model_folder(root: Path) -> Path:
     """The folder under ``root`` that holds ``test_data_set_*`` (or else an ``.onnx`` file).
 
@@ -104,38 +160,76 @@ def safe_extract(
     max_members: int = MAX_MEMBERS,
     max_bytes: int = MAX_TOTAL_BYTES,
 ) -> Path:
-    """Extract ``archive`` into the new folder ``dest`` and return ``dest``.
+    """Extract the tar or zip ``archive`` into the new folder ``dest`` and return ``dest``.
 
-    Checks every member first (see :func:`check_members`), extracts into a
-    temporary folder beside ``dest`` and renames it; when ``dest`` already
-    exists it is replaced. Raises :class:`~hubtools.errors.UnsafeArchiveError`
-    for an unsafe member (nothing is written then), or when the file is not a
-    readable tar archive, and OSError on a write failure.
+    The format is read from the file's first bytes, not its name. Checks
+    every member first (see :func:`check_members` and
+    :func:`check_zip_members`), extracts into a temporary folder beside
+    ``dest`` and renames it; when ``dest`` already exists it is replaced.
+    Raises :class:`~hubtools.errors.UnsafeArchiveError` for an unsafe member
+    (nothing is written then), or when the file is neither a readable tar nor
+    zip archive, and OSError on a write failure.
     """
     source = archive.name
     try:
-        with tarfile.open(archive, "r:*") as tar:
-            members = check_members(
-                tar, source=source, max_members=max_members, max_bytes=max_bytes
-            )
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            temp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent))
-            try:
-                if hasattr(tarfile, "data_filter"):
-                    tar.extractall(temp, members=members, filter="data")
-                else:  # pragma: no cover - Python without the filter; members are checked
-                    tar.extractall(temp, members=members)
-                if dest.exists():
-                    old = dest.with_name(f".{dest.name}.{os.getpid()}.old")
-                    os.replace(dest, old)
-                    shutil.rmtree(old, ignore_errors=True)
-                os.replace(temp, dest)
-            except BaseException:
-                shutil.rmtree(temp, ignore_errors=True)
-                raise
+        if zipfile.is_zipfile(archive):
+            with zipfile.ZipFile(archive) as zf:
+                infos = check_zip_members(
+                    zf, source=source, max_members=max_members, max_bytes=max_bytes
+                )
+                _into_place(dest, lambda temp: _extract_zip(zf, infos, temp))
+        else:
+            with tarfile.open(archive, "r:*") as tar:
+                members = check_members(
+                    tar, source=source, max_members=max_members, max_bytes=max_bytes
+                )
+
+                def extract(temp: Path) -> None:
+                    if hasattr(tarfile, "data_filter"):
+                        tar.extractall(temp, members=members, filter="data")
+                    else:  # pragma: no cover - Python without the filter; members are checked
+                        tar.extractall(temp, members=members)
+
+                _into_place(dest, extract)
     except _FilterError as err:
         raise UnsafeArchiveError(f"{source}: {err}; refused") from err
     except (tarfile.TarError, EOFError) as err:
-        raise UnsafeArchiveError(f"{source}: not a readable tar archive: {err}") from err
+        raise UnsafeArchiveError(f"{source}: not a readable tar or zip archive: {err}") from err
+    except (zipfile.BadZipFile, zipfile.LargeZipFile) as err:
+        raise UnsafeArchiveError(f"{source}: not a readable zip archive: {err}") from err
     log.debug("extracted %s into %s", archive, dest)
     return dest
+
+
+def _into_place(dest: Path, extract: Callable[[Path], None]) -> None:
+    """Run ``extract`` on a temporary folder beside ``dest``, then rename it to ``dest``."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    temp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent))
+    try:
+        extract(temp)
+        if dest.exists():
+            old = dest.with_name(f".{dest.name}.{os.getpid()}.old")
+            os.replace(dest, old)
+            shutil.rmtree(old, ignore_errors=True)
+        os.replace(temp, dest)
+    except BaseException:
+        shutil.rmtree(temp, ignore_errors=True)
+        raise
+
+
+def find_single_model(root: Path, source: str) -> Path:
+    """The one ``.onnx`` file anywhere under ``root`` (an extracted model archive).
+
+    Raises :class:`~hubtools.errors.ModelNotFoundError` when there is none or
+    more than one, listing what was found.
+    """
+    found = sorted(p for p in root.rglob("*.onnx") if p.is_file() and not p.is_symlink())
+    if len(found) == 1:
+        return found[0]
+    if not found:
+        raise ModelNotFoundError(f"{source}: the archive holds no .onnx file; it cannot be loaded")
+    names = ", ".join(str(p.relative_to(root)) for p in found[:10])
+    raise ModelNotFoundError(
+        f"{source}: the archive holds {len(found)} .onnx files ({names}); expected one, "
+        "so hubtools cannot tell which is the model"
+    )

@@ -31,7 +31,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from hubtools.errors import ChecksumMismatchError, HubtoolsError, ManifestError
+from hubtools.errors import (
+    ChecksumMismatchError,
+    HubtoolsError,
+    ManifestError,
+    WrongContentError,
+)
 
 log = logging.getLogger(__name__)
 
@@ -162,8 +167,11 @@ def fetch_into_cache(
     bytes of ``<target>.partial`` when a previous attempt left one. The caller
     holds the lock of ``target``. On a size or sha256 mismatch the temporary
     file is deleted and :class:`~hubtools.errors.ChecksumMismatchError` raised;
-    when ``fetch`` raises another :class:`~hubtools.errors.HubtoolsError` or
-    OSError, what arrived is kept as ``<target>.partial`` for a resume.
+    when ``fetch`` raises :class:`~hubtools.errors.WrongContentError` (the
+    source did not serve the file) the temporary file is deleted; when it
+    raises another :class:`~hubtools.errors.HubtoolsError` or OSError, what
+    arrived is kept as ``<target>.partial`` for a resume (possibly from
+    another source: the sha256 at the end decides).
     """
     temp = temp_beside(target)
     partial = target.with_name(target.name + PARTIAL_SUFFIX)
@@ -172,6 +180,10 @@ def fetch_into_cache(
             os.replace(partial, temp)
             log.info("resuming %s from %d bytes", what, temp.stat().st_size)
         got_size, got_sha = fetch(temp)
+    except WrongContentError:
+        with contextlib.suppress(OSError):
+            temp.unlink()
+        raise
     except (HubtoolsError, OSError, KeyboardInterrupt):
         with contextlib.suppress(OSError):
             if temp.stat().st_size and not temp.is_symlink():
@@ -256,13 +268,29 @@ def _walk(cache_dir: Path) -> Iterator[Path]:
             yield Path(root, name)
 
 
+#: Archive suffixes whose extracted folder is the archive's name without them.
+ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar", ".zip")
+
+
+def extracted_folder(archive: Path) -> Path:
+    """Where the cached ``archive`` is extracted: its name without the archive suffix."""
+    name = archive.name
+    for suffix in ARCHIVE_SUFFIXES:
+        if name.endswith(suffix):
+            return archive.with_name(name[: -len(suffix)])
+    return archive.with_name(name + ".d")
+
+
 def _extracted_roots(cache_dir: Path) -> set[Path]:
-    """Folders that are extracted archives: ``<sha>_<name>`` beside ``<sha>_<name>.tar.gz``."""
+    """Folders that are extracted archives: ``<sha>_<name>`` beside ``<sha>_<name>.tar.gz``
+    (or ``.zip``)."""
     roots = set()
-    for archive in cache_dir.rglob("*.tar.gz"):
+    for archive in cache_dir.rglob("*"):
+        if not archive.name.endswith(ARCHIVE_SUFFIXES):
+            continue
         match = _CACHED_RE.match(archive.name)
         if match and archive.is_file():
-            folder = archive.with_name(archive.name[: -len(".tar.gz")])
+            folder = extracted_folder(archive)
             if folder.is_dir():
                 roots.add(folder)
     return roots
@@ -392,11 +420,12 @@ def prune_cache(cache_dir: Path, *, dry_run: bool = False) -> list[CachedFile]:
         sorted({p for p in cache_dir.rglob("*") if p.is_dir()}) if cache_dir.is_dir() else []
     ):
         match = _CACHED_RE.match(folder.name)
-        archive = folder.with_name(folder.name + ".tar.gz")
+        archives = [folder.with_name(folder.name + s) for s in ARCHIVE_SUFFIXES]
+        removed_paths = {r.path for r in removed}
         if (
             match
             and folder.exists()
-            and (not archive.exists() or any(r.path == archive for r in removed))
+            and not any(a.exists() and a not in removed_paths for a in archives)
         ):
             size = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
             removed.append(CachedFile(folder, size, "extracted"))

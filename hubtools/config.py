@@ -16,6 +16,15 @@ Environment variables:
     base URLs that replace ``https://raw.githubusercontent.com`` (manifests)
     and ``https://media.githubusercontent.com/media`` (Git LFS payload), for
     mirrors and tests.
+``HUBTOOLS_MIRRORS``
+    payload mirrors per repository: ``REPO=URL[,URL...][;REPO=URL...]``, for
+    example ``onnx/models=https://mirror.example/zoo,default``; see
+    "Payload mirrors" below.
+``HUBTOOLS_HF_ENDPOINT`` (else ``HF_ENDPOINT``)
+    the Hugging Face endpoint of the built-in ``onnx/models`` mirror
+    (default ``https://huggingface.co``).
+``HUBTOOLS_CONFIG``
+    the JSON config file (default ``<cache folder>/config.json``).
 ``HUBTOOLS_TRUSTED_REPOS``
     comma-separated repositories trusted without asking (``owner/name``,
     ``owner/name:ref``, a URL or a directory), or ``*`` for all.
@@ -24,19 +33,64 @@ Environment variables:
 ``HUBTOOLS_RETRIES`` / ``HUBTOOLS_BACKOFF``
     retries after the first attempt (default 5) and the first backoff delay
     in seconds (default 1, doubling each retry).
+
+Payload mirrors
+---------------
+
+A repository's files are fetched from an ordered list of sources: the host
+of its manifest first, then its mirrors in order. A source that answers with
+a 404, a Git LFS pointer, an HTML page or a size other than the manifest's
+is skipped with a one-line note in the log; the sha256 of the manifest still
+decides what is accepted, so a mirror can never change what a user gets.
+
+A mirror is a base URL (a file's URL is the base, ``/``, and its
+``model_path``) or a URL template holding ``{model_path}``. ``onnx/models``
+has one built-in mirror, the Hugging Face copy of the zoo,
+``https://huggingface.co/onnxmodelzoo/legacy_models/resolve/main``.
+
+Mirrors come from four levels, each replacing the list of the repositories
+it names: built in, then the config file, then ``HUBTOOLS_MIRRORS``, then the
+``mirrors`` argument (``Settings.resolve``, ``Hub``, ``hub.load`` and the
+CLI's ``--mirror``). In a list, the word ``default`` stands for the list the
+repository had at the level below, so ``["https://m.example/zoo", "default"]``
+puts a mirror before the built-in one, ``["default", "https://m.example/zoo"]``
+after it, and ``[]`` turns mirrors off. A repository is named as in
+``--repo``: ``owner/name`` (any ref), ``owner/name:ref`` (that ref only, wins
+over ``owner/name``), an ``http(s)://`` base URL, or a folder.
+
+The config file is JSON::
+
+    {
+        "mirrors": {
+            "onnx/models": ["https://mirror.example/onnx-models", "default"],
+            "acme/zoo:main": ["https://cdn.example/zoo/{model_path}"]
+        }
+    }
 """
 
 from __future__ import annotations
 
+import json
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from hubtools.errors import UsageError
 
 DEFAULT_GITHUB_RAW = "https://raw.githubusercontent.com"
 DEFAULT_GITHUB_MEDIA = "https://media.githubusercontent.com/media"
+DEFAULT_HF_ENDPOINT = "https://huggingface.co"
+#: Mirrors every user gets; ``{hf}`` is the Hugging Face endpoint.
+BUILTIN_MIRRORS: dict[str, tuple[str, ...]] = {
+    "onnx/models": ("{hf}/onnxmodelzoo/legacy_models/resolve/main",),
+}
+#: In a mirror list, the list the repository had at the level below.
+INHERIT = "default"
+CONFIG_NAME = "config.json"
+
+#: Resolved mirrors: (repository key, URLs) pairs, so that Settings stays hashable.
+MirrorTable = tuple[tuple[str, tuple[str, ...]], ...]
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -93,6 +147,99 @@ def _env_number(env: Mapping[str, str], name: str, default: float, *, minimum: f
     return value
 
 
+def mirror_key(repo: str) -> str:
+    """The spelling of a repository name used to look up its mirrors (lowercase, no ``/`` end)."""
+    return repo.strip().rstrip("/").lower()
+
+
+def _check_mirror(url: str, where: str) -> str:
+    url = url.strip()
+    if url == INHERIT:
+        return url
+    if not url.startswith(("http://", "https://", "file:")):
+        raise UsageError(
+            f"{where}: mirror {url!r} is not an http(s):// or file: URL "
+            f"(or the word {INHERIT!r} for the mirrors the repository had before)"
+        )
+    return url if "{model_path}" in url else url.rstrip("/")
+
+
+def _apply_level(
+    table: dict[str, tuple[str, ...]], level: Mapping[str, Sequence[str]], where: str
+) -> None:
+    """Replace the lists of the repositories ``level`` names, expanding ``default``."""
+    for repo, urls in level.items():
+        if isinstance(urls, str) or not all(isinstance(u, str) for u in urls):
+            raise UsageError(f"{where}: the mirrors of {repo!r} must be a list of URLs")
+        key = mirror_key(repo)
+        before = table.get(key)
+        if before is None and "://" not in key and ":" in key:
+            before = table.get(key.split(":", 1)[0])
+        out: list[str] = []
+        for url in urls:
+            checked = _check_mirror(url, where)
+            out.extend((before or ()) if checked == INHERIT else (checked,))
+        table[key] = tuple(dict.fromkeys(out))
+
+
+def parse_mirrors_env(raw: str, name: str = "HUBTOOLS_MIRRORS") -> dict[str, list[str]]:
+    """``REPO=URL[,URL...][;REPO=...]`` as a mapping. Raises UsageError on a malformed item."""
+    out: dict[str, list[str]] = {}
+    for item in raw.split(";"):
+        if not item.strip():
+            continue
+        repo, sep, urls = item.partition("=")
+        if not sep or not repo.strip():
+            raise UsageError(
+                f"${name}: {item.strip()!r} is not REPO=URL[,URL...]; for example "
+                "onnx/models=https://mirror.example/zoo,default"
+            )
+        out[repo.strip()] = [u for u in urls.replace(" ", ",").split(",") if u.strip()]
+    return out
+
+
+def config_file(cache_dir: Path, env: Mapping[str, str] | None = None) -> Path:
+    """The JSON config file: ``$HUBTOOLS_CONFIG``, else ``<cache_dir>/config.json``."""
+    env = os.environ if env is None else env
+    raw = env.get("HUBTOOLS_CONFIG")
+    return Path(raw).expanduser() if raw else cache_dir / CONFIG_NAME
+
+
+def _read_config_mirrors(path: Path) -> dict[str, list[str]]:
+    """The ``mirrors`` object of the config file (empty when there is no file)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return {}
+    except OSError as err:
+        raise UsageError(f"{path}: cannot read the config file: {err.strerror or err}") from err
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise UsageError(f"{path}:{err.lineno}:{err.colno}: not JSON: {err.msg}") from err
+    mirrors = data.get("mirrors", {}) if isinstance(data, dict) else None
+    if not isinstance(mirrors, dict):
+        raise UsageError(f'{path}: expected {{"mirrors": {{"owner/name": ["https://...", ...]}}}}')
+    return mirrors
+
+
+def resolve_mirrors(
+    *levels: tuple[Mapping[str, Sequence[str]], str], hf_endpoint: str = DEFAULT_HF_ENDPOINT
+) -> MirrorTable:
+    """The built-in mirrors with each ``(mapping, where)`` level applied in turn.
+
+    Raises :class:`~hubtools.errors.UsageError` naming ``where`` for a value
+    that is not a list of http(s)/file URLs (or ``default``).
+    """
+    table = {
+        key: tuple(url.replace("{hf}", hf_endpoint) for url in urls)
+        for key, urls in BUILTIN_MIRRORS.items()
+    }
+    for level, where in levels:
+        _apply_level(table, level, where)
+    return tuple(sorted(table.items()))
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything the client needs to know, fixed for one call.
@@ -113,6 +260,29 @@ class Settings:
     backoff: float = 1.0
     #: Longest wait honoured from a ``Retry-After`` header or backoff, in seconds.
     max_wait: float = 60.0
+    #: Payload mirrors per repository (see the module docstring); built-in ones by default.
+    mirrors: MirrorTable = field(default_factory=resolve_mirrors)
+
+    def with_mirrors(
+        self, mirrors: Mapping[str, Sequence[str]], where: str = "mirrors"
+    ) -> Settings:
+        """These settings with ``mirrors`` applied over their mirror lists (``default``
+        in a list stands for the list it replaces). Raises UsageError for a bad URL.
+        """
+        import dataclasses
+
+        table = dict(self.mirrors)
+        _apply_level(table, mirrors, where)
+        return dataclasses.replace(self, mirrors=tuple(sorted(table.items())))
+
+    def mirrors_for(self, *names: str) -> tuple[str, ...]:
+        """The mirrors of the first of ``names`` (most specific first) that has a list."""
+        table = dict(self.mirrors)
+        for name in names:
+            key = mirror_key(name)
+            if key in table:
+                return table[key]
+        return ()
 
     @classmethod
     def resolve(
@@ -122,21 +292,33 @@ class Settings:
         offline: bool | None = None,
         progress: bool | None = None,
         trusted_repos: tuple[str, ...] | None = None,
+        mirrors: Mapping[str, Sequence[str]] | None = None,
         env: Mapping[str, str] | None = None,
     ) -> Settings:
         """Settings from explicit arguments, then the environment, then defaults.
 
+        ``mirrors`` maps repositories to mirror lists, over ``HUBTOOLS_MIRRORS``,
+        over the config file, over the built-in ones (see the module docstring).
         Raises :class:`~hubtools.errors.UsageError` when an environment
-        variable holds a value that cannot be used.
+        variable, the config file or ``mirrors`` holds a value that cannot be used.
         """
         env = os.environ if env is None else env
+        cache = Path(cache_dir) if cache_dir is not None else default_cache_dir(env)
+        conf = config_file(cache, env)
+        hf = env.get("HUBTOOLS_HF_ENDPOINT") or env.get("HF_ENDPOINT") or DEFAULT_HF_ENDPOINT
+        table = resolve_mirrors(
+            (_read_config_mirrors(conf), str(conf)),
+            (parse_mirrors_env(env.get("HUBTOOLS_MIRRORS", "")), "$HUBTOOLS_MIRRORS"),
+            (mirrors or {}, "mirrors argument"),
+            hf_endpoint=hf.rstrip("/"),
+        )
         trusted_env = tuple(
             item.strip()
             for item in env.get("HUBTOOLS_TRUSTED_REPOS", "").split(",")
             if item.strip()
         )
         return cls(
-            cache_dir=Path(cache_dir) if cache_dir is not None else default_cache_dir(env),
+            cache_dir=cache,
             offline=offline if offline is not None else _env_bool(env, "HUBTOOLS_OFFLINE", False),
             progress=(
                 progress
@@ -150,4 +332,5 @@ class Settings:
             read_timeout=_env_number(env, "HUBTOOLS_READ_TIMEOUT", 60.0, minimum=0.001),
             retries=int(_env_number(env, "HUBTOOLS_RETRIES", 5, minimum=0)),
             backoff=_env_number(env, "HUBTOOLS_BACKOFF", 1.0, minimum=0),
+            mirrors=table,
         )

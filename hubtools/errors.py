@@ -57,6 +57,14 @@ class DownloadError(HubtoolsError, OSError):
     """A file could not be fetched (HTTP error, wrong content type, timeout)."""
 
 
+class WrongContentError(DownloadError):
+    """A source answered, but not with the file: a 404, a Git LFS pointer, an HTML
+    page, an over-quota notice, or a body whose size differs from the manifest's.
+
+    Nothing it sent is worth keeping for a resume; another source may serve the file.
+    """
+
+
 class UntrustedRepositoryError(HubtoolsError, PermissionError):
     """The repository is not trusted and trust was not granted."""
 

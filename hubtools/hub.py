@@ -19,11 +19,24 @@ raised one. What changed, on purpose:
 * test-data tarballs are extracted safely (CVE-2024-5187);
 * repositories may also be a local folder, a ``file://`` URL or an
   ``http(s)://`` base URL; ``HUBTOOLS_OFFLINE=1`` works from the cache alone;
+* files come from the first source that serves them: the repository's own
+  host, then its mirrors (for ``onnx/models``, whose GitHub LFS files are
+  gone, the Hugging Face copy of the zoo is built in); see
+  :mod:`hubtools.config` to add or replace mirrors. :func:`last_download`
+  says which source served a file, and it is logged at INFO;
+* ``repo="onnx/models:archive"`` lists the whole archived zoo (legacy and
+  new-layout models) from a manifest shipped with hubtools, without network;
+* entries whose file is an archive (metadata ``"model_archive": "tar.gz"`` or
+  ``"zip"``, ``model_path`` naming the archive, ``model_sha``/``model_bytes``
+  its digest and size) are downloaded, verified, extracted safely beside the
+  archive in the cache, and loaded from their single ``.onnx`` file with its
+  external data;
 * messages go to the ``hubtools`` logger instead of ``print``.
 """
 
 from __future__ import annotations
 
+import contextvars
 import json
 import logging
 import os
@@ -31,7 +44,7 @@ import re
 import sys
 import urllib.parse
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
@@ -40,6 +53,9 @@ from hubtools import archive, config, transport
 from hubtools import cache as _cache
 from hubtools.config import Settings
 from hubtools.errors import (
+    ChecksumMismatchError,
+    DownloadError,
+    HubtoolsError,
     ManifestError,
     ModelNotFoundError,
     NotCachedError,
@@ -53,13 +69,16 @@ if TYPE_CHECKING:
     import onnx
 
 __all__ = [
+    "ARCHIVE_REPO",
     "DEFAULT_REPO",
+    "Download",
     "Hub",
     "ModelInfo",
     "Repository",
     "download_model_with_test_data",
     "get_dir",
     "get_model_info",
+    "last_download",
     "list_models",
     "load",
     "load_composite_model",
@@ -70,6 +89,13 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 DEFAULT_REPO = "onnx/models:main"
+#: The whole archived ONNX Model Zoo (legacy and new-layout entries), listed
+#: from a manifest shipped with hubtools; files come from ``onnx/models``'s
+#: sources (GitHub, then the Hugging Face mirror).
+ARCHIVE_REPO = "onnx/models:archive"
+#: Repository aliases served from package data: spec -> (file under hubtools/data, payload ref).
+_PACKAGED = {"onnx/models:archive": ("onnx-models-archive.json", "main")}
+_ARCHIVE_KINDS = ("tar.gz", "zip")
 _GITHUB_RE = re.compile(r"^([A-Za-z0-9_.-]+)/([A-Za-z0-9_.-]+)(?::([^\s?#]+))?$")
 
 
@@ -113,9 +139,12 @@ class Repository:
     """Where a manifest and its files come from.
 
     ``kind`` is ``github`` (``owner/name[:ref]``), ``url`` (an ``http(s)://``
-    base) or ``local`` (a folder, given as a path or ``file://`` URL).
-    ``key`` names it in the cache (with its ref); ``trust_names`` are the
-    spellings a trusted-list entry may use for it.
+    base), ``local`` (a folder, given as a path or ``file://`` URL) or
+    ``packaged`` (an alias such as ``onnx/models:archive`` whose manifest
+    ships with hubtools: ``manifest_url`` is then the file's name under
+    ``hubtools/data``). ``key`` names it in the cache (with its ref);
+    ``trust_names`` are the spellings a trusted-list entry may use for it;
+    ``mirrors`` are the payload mirrors tried after ``payload_base``.
     """
 
     spec: str
@@ -125,10 +154,22 @@ class Repository:
     payload_base: str
     trust_names: tuple[str, ...]
     official: bool = False
+    mirrors: tuple[str, ...] = ()
 
     def payload_url(self, model_path: str) -> str:
-        """URL of a file of the repository, given its manifest path."""
+        """URL of a file of the repository on its own host, given its manifest path."""
         return self.payload_base + urllib.parse.quote(model_path, safe="/")
+
+    def payload_urls(self, model_path: str) -> tuple[str, ...]:
+        """The sources of a file, in the order they are tried: own host, then mirrors."""
+        quoted = urllib.parse.quote(model_path, safe="/")
+        urls = [self.payload_url(model_path)]
+        for mirror in self.mirrors:
+            if "{model_path}" in mirror:
+                urls.append(mirror.replace("{model_path}", quoted))
+            else:
+                urls.append(f"{mirror.rstrip('/')}/{quoted}")
+        return tuple(dict.fromkeys(urls))
 
 
 def parse_repo(spec: str, settings: Settings | None = None) -> Repository:
@@ -144,7 +185,23 @@ def parse_repo(spec: str, settings: Settings | None = None) -> Repository:
     settings = settings or Settings.resolve()
     if spec.startswith(("http://", "https://")):
         base = spec.rstrip("/") + "/"
-        return Repository(spec, "url", base, base + MANIFEST_NAME, base, (spec.rstrip("/"),))
+        names: tuple[str, ...] = (spec.rstrip("/"),)
+        mirrors = settings.mirrors_for(*names)
+        return Repository(spec, "url", base, base + MANIFEST_NAME, base, names, False, mirrors)
+    packaged = _PACKAGED.get(spec.strip().lower())
+    if packaged is not None:
+        resource, payload_ref = packaged
+        owner_name, _, alias = spec.strip().lower().partition(":")
+        return Repository(
+            spec=spec,
+            kind="packaged",
+            key=f"packaged:{owner_name}:{alias}",
+            manifest_url=resource,
+            payload_base=f"{settings.github_media}/{owner_name}/{payload_ref}/",
+            trust_names=(owner_name, f"{owner_name}:{alias}"),
+            official=owner_name == "onnx/models",
+            mirrors=settings.mirrors_for(f"{owner_name}:{alias}", owner_name),
+        )
     path: Path | None = None
     if spec.startswith("file:"):
         path = Path(urllib.request.url2pathname(urllib.parse.urlsplit(spec).path))
@@ -155,14 +212,16 @@ def parse_repo(spec: str, settings: Settings | None = None) -> Repository:
         if match:
             owner, name, ref = match.group(1), match.group(2), match.group(3) or "main"
             where = f"{owner}/{name}/{urllib.parse.quote(ref, safe='/')}"
+            names = (f"{owner}/{name}".lower(), f"{owner}/{name}:{ref}".lower())
             return Repository(
                 spec=spec,
                 kind="github",
                 key=f"github:{owner}/{name}:{ref}",
                 manifest_url=f"{settings.github_raw}/{where}/{MANIFEST_NAME}",
                 payload_base=f"{settings.github_media}/{where}/",
-                trust_names=(f"{owner}/{name}".lower(), f"{owner}/{name}:{ref}".lower()),
+                trust_names=names,
                 official=(owner.lower(), name.lower()) == ("onnx", "models"),
+                mirrors=settings.mirrors_for(names[1], names[0]),
             )
         if Path(spec).is_dir():
             path = Path(spec)
@@ -174,7 +233,48 @@ def parse_repo(spec: str, settings: Settings | None = None) -> Repository:
         raise UsageError(f"repository folder {path} does not exist")
     path = path.resolve()
     base = path.as_uri() + "/"
-    return Repository(spec, "local", base, base + MANIFEST_NAME, base, (str(path), base))
+    names = (str(path), base)
+    mirrors = settings.mirrors_for(*names, spec)
+    return Repository(spec, "local", base, base + MANIFEST_NAME, base, names, False, mirrors)
+
+
+@dataclass(frozen=True)
+class Download:
+    """Where a file of a repository came from, as :meth:`Hub.fetch_file` returns it.
+
+    ``path`` is the verified file in the cache; ``source`` the URL that
+    served it (for a file already cached: the cache path, with
+    ``from_cache`` True); ``skipped`` one line per source tried before it
+    that did not serve the file (404, Git LFS pointer, HTML page, wrong size
+    or sha256, network failure).
+    """
+
+    model: str
+    model_path: str
+    path: Path
+    source: str
+    from_cache: bool
+    skipped: tuple[str, ...] = ()
+
+
+_last_download: contextvars.ContextVar[Download | None] = contextvars.ContextVar(
+    "hubtools_last_download", default=None
+)
+
+
+def last_download() -> Download | None:
+    """The :class:`Download` of the last file this thread (or task) fetched or found cached.
+
+    After ``hub.load("mnist")``, ``hub.last_download().source`` is the URL
+    that served the model (or the cache path). None before any fetch.
+    Raises nothing.
+    """
+    return _last_download.get()
+
+
+def _note(err: BaseException) -> str:
+    """The first clause of an error message: a one-line note about a skipped source."""
+    return str(err).split("; ", 1)[0]
 
 
 def _ask(message: str) -> bool:
@@ -267,6 +367,22 @@ def _check_entry(entry: ModelEntry) -> None:
         _cache.check_sha(md.model_with_data_sha, "model_with_data_sha")
 
 
+def _archive_kind(info: ModelInfo) -> str | None:
+    """``tar.gz`` or ``zip`` for an archive entry, None for a plain ``.onnx`` one.
+
+    Raises ManifestError for another ``model_archive`` value.
+    """
+    kind = info.metadata.get("model_archive")
+    if kind is None:
+        return None
+    if kind not in _ARCHIVE_KINDS:
+        raise ManifestError(
+            f"{info.model} ({info.model_path}): metadata model_archive {kind!r} is not one "
+            f"of {', '.join(_ARCHIVE_KINDS)}; hubtools cannot unpack it"
+        )
+    return str(kind)
+
+
 def _opt_str(value: JSONValue) -> str | None:
     return value if isinstance(value, str) else None
 
@@ -280,7 +396,11 @@ class Hub:
 
     ``Hub()`` resolves :class:`~hubtools.config.Settings` at each call;
     ``Hub(settings)`` uses the given ones. ``confirm`` asks the user whether
-    to trust a repository (default: a prompt on the terminal).
+    to trust a repository (default: a prompt on the terminal). ``mirrors``
+    maps repositories to payload mirror lists, over every other setting (see
+    :mod:`hubtools.config`; ``"default"`` in a list stands for the mirrors it
+    replaces). ``last_download`` is the :class:`Download` of this client's
+    last fetch.
     """
 
     def __init__(
@@ -288,14 +408,21 @@ class Hub:
         settings: Settings | None = None,
         *,
         confirm: Callable[[str], bool] | None = None,
+        mirrors: Mapping[str, Sequence[str]] | None = None,
     ) -> None:
         self._settings = settings
         self._confirm = confirm or _ask
+        self._mirrors = dict(mirrors) if mirrors is not None else None
+        self.last_download: Download | None = None
 
     @property
     def settings(self) -> Settings:
-        """The settings of this call."""
-        return self._settings or Settings.resolve()
+        """The settings of this call. Raises UsageError for an unusable setting."""
+        if self._settings is None:
+            return Settings.resolve(mirrors=self._mirrors)
+        if self._mirrors is not None:
+            return self._settings.with_mirrors(self._mirrors, "mirrors argument")
+        return self._settings
 
     # -- manifest ---------------------------------------------------------
 
@@ -311,6 +438,8 @@ class Hub:
         settings = self.settings
         repository = parse_repo(repo, settings)
         kept = _cache.manifest_path(settings.cache_dir, repository.key)
+        if repository.kind == "packaged":
+            return self._packaged_models(repository, kept)
         if settings.offline:
             try:
                 text = kept.read_text(encoding="utf-8")
@@ -324,6 +453,35 @@ class Hub:
         infos = parse_manifest(text, repository.manifest_url)
         kept.parent.mkdir(parents=True, exist_ok=True)
         _cache.write_text_atomic(kept, text)
+        return infos
+
+    def _packaged_models(self, repository: Repository, kept: Path) -> list[ModelInfo]:
+        """The entries of a manifest shipped in ``hubtools/data``; no network, works offline.
+
+        A copy is kept in the cache like any fetched manifest, so that
+        ``hubtools cache prune`` knows its files are in use.
+        """
+        from importlib import resources
+
+        resource = resources.files("hubtools").joinpath("data").joinpath(repository.manifest_url)
+        try:
+            text = resource.read_text(encoding="utf-8")
+        except OSError as err:
+            raise ManifestError(
+                f"{repository.spec}: the manifest shipped with hubtools ({resource}) cannot "
+                f"be read: {err}; reinstall hubtools"
+            ) from err
+        infos = parse_manifest(text, f"{repository.spec} (hubtools/data/{repository.manifest_url})")
+        try:
+            same = kept.read_text(encoding="utf-8") == text
+        except OSError:
+            same = False
+        if not same:
+            try:
+                kept.parent.mkdir(parents=True, exist_ok=True)
+                _cache.write_text_atomic(kept, text)
+            except OSError as err:  # a read-only cache still lists the models
+                log.debug("cannot keep %s: %s", kept, err)
         return infos
 
     def list_models(
@@ -413,9 +571,47 @@ class Hub:
         """The verified cache file of ``path`` in ``repo``, downloaded when needed.
 
         Returns None when the user declined to trust the repository. Raises
-        ChecksumMismatchError (bytes do not match; nothing is kept under the
-        final name), DownloadError, NotCachedError (offline and absent),
-        UntrustedRepositoryError, ManifestError (unsafe path or sha).
+        what :meth:`fetch_file` raises.
+        """
+        got = self.fetch_file(
+            repo,
+            model,
+            path,
+            sha,
+            size,
+            force_reload=force_reload,
+            silent=silent,
+            trust_repo=trust_repo,
+        )
+        return None if got is None else got.path
+
+    def fetch_file(
+        self,
+        repo: str,
+        model: str,
+        path: str,
+        sha: str | None,
+        size: int | None,
+        *,
+        force_reload: bool = False,
+        silent: bool = False,
+        trust_repo: bool = False,
+    ) -> Download | None:
+        """Make sure the cache holds ``path`` of ``repo`` with ``sha``; say where it came from.
+
+        The sources are tried in order (the repository's own host, then its
+        mirrors); one that does not serve the file is skipped with a one-line
+        note in the log, and the first whose bytes have the manifest's size
+        and sha256 wins. The result is also kept as :attr:`last_download`
+        and returned by :func:`last_download`. Returns None when the user
+        declined to trust the repository.
+
+        Raises ChecksumMismatchError when no source served the right bytes
+        and at least one served wrong ones (nothing is kept under the final
+        name), DownloadError when none served the file (with one note per
+        source; with a single source, that source's own error),
+        NotCachedError (offline and absent), UntrustedRepositoryError,
+        ManifestError (unsafe path or sha), UsageError (bad ``repo``).
         """
         settings = self.settings
         repository = parse_repo(repo, settings)
@@ -423,7 +619,7 @@ class Hub:
         say = log.debug if silent else log.info
         if not force_reload and self._verified(target, sha, size, model):
             say("Using cached %s model from %s", model, target)
-            return target
+            return self._record(Download(model, path, target, str(target), True))
         if settings.offline:
             raise NotCachedError(
                 f"offline (HUBTOOLS_OFFLINE is set) and {model} ({path}) is not in the cache "
@@ -431,22 +627,68 @@ class Hub:
             )
         if not self._ensure_trust(repository, trust_repo):
             return None
-        url = repository.payload_url(path)
+        urls = repository.payload_urls(path)
         with _cache.locked(target):
             # Another process may have fetched it while this one waited for the lock.
             if not force_reload and self._verified(target, sha, size, model):
                 say("Using cached %s model from %s", model, target)
-                return target
+                return self._record(Download(model, path, target, str(target), True))
             say("Downloading %s to local path %s", model, target)
+            skipped: list[str] = []
+            errors: list[HubtoolsError] = []
+            for n, url in enumerate(urls, 1):
+                label = "its host" if n == 1 else f"mirror {n - 1}"
+                try:
+                    self._fetch_from(url, target, path, sha, size, settings, f"{model} ({url})")
+                except (DownloadError, ChecksumMismatchError) as err:
+                    errors.append(err)
+                    skipped.append(f"{label}: {_note(err)}")
+                    if n < len(urls):
+                        level = (
+                            logging.WARNING
+                            if isinstance(err, ChecksumMismatchError)
+                            else logging.INFO
+                        )
+                        log.log(level, "%s: skipped %s: %s", model, label, _note(err))
+                    continue
+                say("%s: %s served by %s", model, Path(path).name, url)
+                return self._record(Download(model, path, target, url, False, tuple(skipped)))
+        if len(errors) == 1:
+            raise errors[0]
+        notes = "; ".join(f"({i}) {note}" for i, note in enumerate(skipped, 1))
+        kind = (
+            ChecksumMismatchError
+            if any(isinstance(e, ChecksumMismatchError) for e in errors)
+            else DownloadError
+        )
+        raise kind(
+            f"{model} ({path}): none of the {len(urls)} sources served a file with the "
+            f"manifest's size and sha256, so nothing was cached: {notes}; add a mirror that "
+            "serves it (HUBTOOLS_MIRRORS) or retry later"
+        ) from errors[-1]
 
-            def fetch(temp: Path) -> tuple[int, str]:
-                got = transport.download_to(
-                    url, temp, settings, expected_size=size, desc=Path(path).name
-                )
-                return got.size, got.sha256
+    @staticmethod
+    def _fetch_from(
+        url: str,
+        target: Path,
+        path: str,
+        sha: str | None,
+        size: int | None,
+        settings: Settings,
+        what: str,
+    ) -> None:
+        def fetch(temp: Path) -> tuple[int, str]:
+            got = transport.download_to(
+                url, temp, settings, expected_size=size, desc=Path(path).name
+            )
+            return got.size, got.sha256
 
-            _cache.fetch_into_cache(target, fetch, sha=sha, size=size, what=f"{model} ({url})")
-        return target
+        _cache.fetch_into_cache(target, fetch, sha=sha, size=size, what=what)
+
+    def _record(self, download: Download) -> Download:
+        self.last_download = download
+        _last_download.set(download)
+        return download
 
     def _verified(self, target: Path, sha: str | None, size: int | None, model: str) -> bool:
         """True when ``target`` exists and matches; a mismatching file is deleted."""
@@ -475,10 +717,19 @@ class Hub:
     ) -> Path | None:
         """The verified cached ``.onnx`` file of ``model``; None when trust was declined.
 
-        Raises what :meth:`get_model_info` and :meth:`fetch` raise.
+        For an archive entry (metadata ``model_archive``: ``tar.gz`` or
+        ``zip``), the archive is fetched and verified by its sha256, extracted
+        safely into ``<sha>_<name>`` beside it in the cache (again after each
+        new download), and the path of the single ``.onnx`` file inside is
+        returned; its external data sits beside it. Raises what
+        :meth:`get_model_info` and :meth:`fetch_file` raise, and for archives
+        UnsafeArchiveError (unsafe or unreadable archive), ModelNotFoundError
+        (no or several ``.onnx`` files inside) and ManifestError (unknown
+        ``model_archive`` kind).
         """
         info = self.get_model_info(model, repo, opset)
-        return self.fetch(
+        kind = _archive_kind(info)
+        got = self.fetch_file(
             repo,
             info.model,
             info.model_path,
@@ -488,6 +739,13 @@ class Hub:
             silent=silent,
             trust_repo=trust_repo,
         )
+        if got is None or kind is None:
+            return None if got is None else got.path
+        dest = _cache.extracted_folder(got.path)
+        with _cache.locked(dest):
+            if not got.from_cache or not dest.is_dir():
+                archive.safe_extract(got.path, dest)
+        return archive.find_single_model(dest, f"{info.model} ({info.model_path})")
 
     def download_model_with_test_data(
         self,
@@ -524,14 +782,7 @@ class Hub:
         )
         if archive_path is None:
             return None
-        name = archive_path.name
-        for suffix in (".tar.gz", ".tgz", ".tar"):
-            if name.endswith(suffix):
-                name = name[: -len(suffix)]
-                break
-        else:
-            name += ".d"
-        dest = archive_path.with_name(name)
+        dest = _cache.extracted_folder(archive_path)
         with _cache.locked(dest):
             if force_reload or not dest.is_dir():
                 archive.safe_extract(archive_path, dest)
@@ -549,17 +800,30 @@ class Hub:
     ) -> onnx.ModelProto | None:
         """The model as an ``onnx.ModelProto``; None when trust was declined.
 
-        Raises what :meth:`download_model` raises.
+        An archive entry is loaded from its extracted ``.onnx`` file with the
+        external data beside it (see :meth:`download_model`);
+        :attr:`last_download` says which source served the file. Raises what
+        :meth:`download_model` raises.
         """
         path = self.download_model(model, repo, opset, force_reload, silent, trust_repo=trust_repo)
         if path is None:
             return None
         import onnx
 
+        # onnx.load reads external data relative to the model's own folder.
         return onnx.load(str(path))
 
 
 # ---- the onnx.hub API -------------------------------------------------------
+
+
+def _hub(repo: str, mirrors: Sequence[str] | None) -> Hub:
+    """A client with ``mirrors`` (if given) as the mirror list of ``repo``."""
+    if mirrors is None:
+        return Hub()
+    if isinstance(mirrors, str):
+        mirrors = [mirrors]
+    return Hub(mirrors={repo: list(mirrors)})
 
 
 def set_dir(new_dir: str) -> None:
@@ -608,16 +872,22 @@ def load(
     silent: bool = False,
     *,
     trust_repo: bool = False,
+    mirrors: Sequence[str] | None = None,
 ) -> onnx.ModelProto | None:
     """Downloads a model by name from the model hub (or takes it from the cache) and loads it.
 
-    Returns None when the user answered no to the trust prompt. Raises
+    ``mirrors`` replaces the payload mirrors of ``repo`` for this call
+    (``"default"`` in the list stands for the configured ones); afterwards
+    :func:`last_download` says which source served the file. An archive
+    entry (``model_archive`` in its metadata) is extracted and loaded with
+    its external data. Returns None when the user answered no to the trust
+    prompt. Raises
     ChecksumMismatchError (an AssertionError) when the bytes do not match the
     manifest, UntrustedRepositoryError when the repository is not trusted and
     there is no terminal to ask, DownloadError, NotCachedError (offline),
     ModelNotFoundError, ManifestError, UsageError.
     """
-    return Hub().load(model, repo, opset, force_reload, silent, trust_repo=trust_repo)
+    return _hub(repo, mirrors).load(model, repo, opset, force_reload, silent, trust_repo=trust_repo)
 
 
 def download_model_with_test_data(
@@ -628,15 +898,18 @@ def download_model_with_test_data(
     silent: bool = False,
     *,
     trust_repo: bool = False,
+    mirrors: Sequence[str] | None = None,
 ) -> str | None:
     """Downloads a model with its test data and returns the folder they were extracted to.
+
+    ``mirrors`` is as for :func:`load`.
 
     The folder holds the ``.onnx`` file and ``test_data_set_*`` folders.
     Returns None when the user answered no to the trust prompt. Raises
     UnsafeArchiveError for a tarball with unsafe members, ModelNotFoundError
     when the entry has no test data, and what :func:`load` raises.
     """
-    folder = Hub().download_model_with_test_data(
+    folder = _hub(repo, mirrors).download_model_with_test_data(
         model, repo, opset, force_reload, silent, trust_repo=trust_repo
     )
     return None if folder is None else str(folder)

@@ -12,20 +12,23 @@ from __future__ import annotations
 
 import email.utils
 import hashlib
+import http.client
 import logging
+import queue
 import re
 import sys
+import threading
 import time
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
 from hubtools.config import Settings
-from hubtools.errors import DownloadError
+from hubtools.errors import DownloadError, WrongContentError
 
 if TYPE_CHECKING:
     import requests
@@ -33,6 +36,11 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 CHUNK = 1 << 20
+#: Size and number of the buffers a download cycles through: the socket fills
+#: one while the file gets another and a worker thread hashes a third, so peak
+#: memory is fixed (a few MiB) whatever the file size.
+BUFFER = 1 << 20
+BUFFERS = 6
 #: Largest manifest accepted, so a hostile server cannot fill memory.
 MAX_TEXT_BYTES = 64 << 20
 LFS_POINTER_PREFIX = b"version https://git-lfs.github.com/spec/"
@@ -92,22 +100,23 @@ def _sleep_before(attempt: int, err: _Retryable, settings: Settings, url: str) -
 def _sniff(url: str, status: int, content_type: str, head: bytes) -> None:
     """Raise DownloadError when ``head`` is clearly not a model: LFS pointer, HTML, quota."""
     if head.startswith(LFS_POINTER_PREFIX):
-        raise DownloadError(
+        raise WrongContentError(
             f"{url} returned a Git LFS pointer instead of the file: the repository no "
             "longer serves its Git LFS content (the ONNX Model Zoo on GitHub stopped in "
-            "July 2025); set HUBTOOLS_GITHUB_MEDIA to a mirror that serves the files, or "
-            "pass a mirror URL or a local clone with the LFS content as the repository"
+            "July 2025); add a mirror that serves the files (HUBTOOLS_MIRRORS or "
+            "HUBTOOLS_GITHUB_MEDIA), or pass a local clone with the LFS content as the "
+            "repository"
         )
     if _QUOTA_MARKER in head:
-        raise DownloadError(
+        raise WrongContentError(
             f"{url}: the repository is over its Git LFS data quota, so GitHub does not "
-            "serve its files; try again later or set HUBTOOLS_GITHUB_MEDIA to a mirror"
+            "serve its files; try again later or add a mirror (HUBTOOLS_MIRRORS)"
         )
     start = head[:512].lstrip().lower()
     if "text/html" in content_type.lower() or start.startswith((b"<!doctype html", b"<html")):
         match = re.search(rb"<title[^>]*>(.*?)</title>", head, re.IGNORECASE | re.DOTALL)
         title = match.group(1).decode("utf-8", "replace").strip() if match else "no title"
-        raise DownloadError(
+        raise WrongContentError(
             f"{url} returned an HTML page (HTTP {status}, {title!r}) instead of the file; "
             "check the repository URL, or whether a proxy or login page is in the way"
         )
@@ -121,9 +130,9 @@ def _raise_for_status(resp: requests.Response, url: str, settings: Settings) -> 
         raise _Retryable(f"HTTP {status}", _retry_after(resp.headers.get("Retry-After"), settings))
     head = resp.raw.read(4096, decode_content=True) or b""
     if status == 404:
-        raise DownloadError(
+        raise WrongContentError(
             f"{url}: HTTP 404 Not Found; check the repository, ref and model name, "
-            "or whether a mirror (HUBTOOLS_GITHUB_RAW / HUBTOOLS_GITHUB_MEDIA) is needed"
+            "or whether a mirror (HUBTOOLS_MIRRORS, HUBTOOLS_GITHUB_RAW) is needed"
         )
     _sniff(url, status, resp.headers.get("Content-Type", ""), head)
     raise DownloadError(f"{url}: HTTP {status} {resp.reason}")
@@ -149,7 +158,11 @@ def _open_http(
             timeout=(settings.connect_timeout, settings.read_timeout),
         )
     except requests.TooManyRedirects as err:
-        raise DownloadError(f"{url}: too many redirects (a redirect loop?): {err}") from err
+        last = err.response.url if err.response is not None else url
+        raise DownloadError(
+            f"{url}: too many redirects (more than {session.max_redirects}; a redirect loop?), "
+            f"the last to {last}; check the repository or mirror URL"
+        ) from err
     except (requests.ConnectionError, requests.Timeout) as err:
         raise _Retryable(f"connection failed: {err}") from err
     except requests.RequestException as err:
@@ -209,21 +222,107 @@ def _fetch_bytes(url: str, settings: Settings) -> bytes:
                 _sleep_before(attempt, err, settings, url)
 
 
-def _chunks(resp: requests.Response, offset: int) -> Iterator[bytes]:
-    """The body in blocks as they arrive, so a body cut short keeps what came before."""
-    import requests
-    import urllib3
+class _Hasher:
+    """sha256 on a worker thread, fed from a fixed pool of buffers.
 
-    read1 = getattr(resp.raw, "read1", None)  # urllib3 >= 2
-    try:
-        if read1 is None:
-            yield from resp.iter_content(CHUNK)
-            return
-        while block := read1(CHUNK, decode_content=True):
-            yield block
-            offset += len(block)
-    except (urllib3.exceptions.HTTPError, requests.RequestException, OSError) as err:
-        raise _Retryable(f"body cut short after byte {offset}: {err}") from err
+    hashlib releases the GIL on large buffers, so hashing one buffer overlaps
+    with receiving the next and writing the previous (the work that
+    ``curl | tee | openssl dgst`` spreads over three processes).
+    """
+
+    def __init__(self, h: hashlib._Hash) -> None:
+        self.h = h
+        self._free: queue.SimpleQueue[bytearray] = queue.SimpleQueue()
+        for _ in range(BUFFERS):
+            self._free.put(bytearray(BUFFER))
+        self._todo: queue.Queue[tuple[bytearray, int] | None] = queue.Queue()
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="hubtools-sha256", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            item = self._todo.get()
+            try:
+                if item is None:
+                    return
+                buf, n = item
+                if self._error is None:
+                    try:
+                        with memoryview(buf) as view:
+                            self.h.update(view[:n])
+                    except BaseException as err:  # pragma: no cover - hashlib does not fail
+                        self._error = err
+                self._free.put(buf)
+            finally:
+                self._todo.task_done()
+
+    def buffer(self) -> bytearray:
+        """A free buffer (waits while all of them are being hashed)."""
+        return self._free.get()
+
+    def give_back(self, buf: bytearray) -> None:
+        """Return a buffer that was not submitted."""
+        self._free.put(buf)
+
+    def submit(self, buf: bytearray, n: int) -> None:
+        """Hash the first ``n`` bytes of ``buf``, then make it free again."""
+        self._todo.put((buf, n))
+
+    def wait(self) -> hashlib._Hash:
+        """The hash object once every submitted buffer is in it."""
+        self._todo.join()
+        if self._error is not None:  # pragma: no cover
+            raise self._error
+        return self.h
+
+    def close(self) -> None:
+        self._todo.put(None)
+        self._thread.join()
+
+
+def _reader(resp: requests.Response) -> Callable[[memoryview], int]:
+    """``readinto`` for the body of ``resp``, as raw as possible.
+
+    With no content coding (hubtools asks for ``identity``) the body is read
+    straight from http.client into our buffer, skipping urllib3's per-read
+    copies; otherwise through urllib3, which decodes it.
+    """
+    raw = resp.raw
+    fp = getattr(raw, "_fp", None)
+    coding = resp.headers.get("Content-Encoding", "").strip().lower()
+    if isinstance(fp, http.client.HTTPResponse) and coding in ("", "identity"):
+        return fp.readinto
+    pending = bytearray()
+
+    def readinto(view: memoryview) -> int:
+        while not pending:
+            block = raw.read(len(view), decode_content=True)
+            if not block:
+                return 0
+            pending.extend(block)
+        n = min(len(view), len(pending))
+        view[:n] = pending[:n]
+        del pending[:n]
+        return n
+
+    return readinto
+
+
+def _declared_total(resp: requests.Response) -> int | None:
+    """The whole file's size as the answer gives it (Content-Length, or a 206's Content-Range)."""
+    if resp.status_code == 206:
+        match = re.search(r"/(\d+)\s*$", resp.headers.get("Content-Range", ""))
+        return int(match.group(1)) if match else None
+    length = resp.headers.get("Content-Length", "")
+    return int(length) if length.strip().isdigit() else None
+
+
+def _body_length(resp: requests.Response) -> int | None:
+    length = resp.headers.get("Content-Length", "")
+    if resp.headers.get("Content-Encoding", "").strip().lower() not in ("", "identity"):
+        return None
+    return int(length) if length.strip().isdigit() else None
 
 
 def _progress(total: int | None, initial: int, desc: str, settings: Settings) -> object:
@@ -271,13 +370,16 @@ def download_to(
 
     Bytes already in ``part`` are kept and the rest is asked for with a
     ``Range`` header; a server that ignores it makes the download start over.
-    Returns the size and sha256 of the whole file; the caller compares them
-    with what it expects (this function does not rename anything).
+    Redirects are followed (at most 10; the sha256 is of what the last one
+    served). Returns the size and sha256 of the whole file; the caller compares
+    them with what it expects (this function does not rename anything).
 
-    Raises :class:`~hubtools.errors.DownloadError` on a 404 (with the URL), a
-    redirect loop, an LFS pointer, HTML page or over-quota body, more bytes
-    than ``expected_size``, or when the retries run out (``part`` then keeps
-    what arrived, for a later resume).
+    Raises :class:`~hubtools.errors.WrongContentError` on a 404 (with the URL),
+    an LFS pointer, HTML page or over-quota body, or a size other than
+    ``expected_size`` (announced or sent), before writing any of it when it
+    can tell; :class:`~hubtools.errors.DownloadError` on a redirect loop,
+    another HTTP error, or when the retries run out (``part`` then keeps what
+    arrived, for a later resume).
     """
     if url.startswith("file:"):
         return _copy_file(_file_path(url), part, desc, settings)
@@ -285,7 +387,7 @@ def download_to(
     attempt = 0
     with session, part.open("a+b") as f:
         offset = f.seek(0, 2)
-        h = _hash_existing(f, offset)
+        hasher = _Hasher(_hash_existing(f, offset))
         bar = _progress(expected_size, offset, desc, settings)
         try:
             while True:
@@ -298,30 +400,16 @@ def download_to(
                     with _open_http(session, url, settings, headers) as resp:
                         if offset and resp.status_code != 206:
                             log.info("%s: server ignored Range, starting over", url)
-                            h = _hash_existing(f, 0)
+                            hasher.wait()
+                            hasher.h = _hash_existing(f, 0)
                             offset = 0
                             bar.reset(expected_size)  # type: ignore[attr-defined]
-                        sniffed = offset > 0
-                        for chunk in _chunks(resp, offset):
-                            if not sniffed:
-                                _sniff(
-                                    url,
-                                    resp.status_code,
-                                    resp.headers.get("Content-Type", ""),
-                                    chunk[:4096],
-                                )
-                                sniffed = True
-                            f.write(chunk)
-                            h.update(chunk)
-                            offset += len(chunk)
-                            bar.update(len(chunk))  # type: ignore[attr-defined]
-                            if expected_size is not None and offset > expected_size:
-                                raise DownloadError(
-                                    f"{url}: the server sent more than the "
-                                    f"{expected_size} bytes the manifest gives"
-                                )
+                        offset = _receive(
+                            resp, url, f, hasher, offset, expected_size, bar, settings
+                        )
                     break
                 except _Retryable as err:
+                    offset = f.seek(0, 2)  # what arrived before the cut is kept
                     attempt += 1
                     if attempt > settings.retries:
                         raise DownloadError(
@@ -329,10 +417,85 @@ def download_to(
                             "(what arrived is kept; the next try resumes from it)"
                         ) from err
                     _sleep_before(attempt, err, settings, url)
+            h = hasher.wait()
         finally:
+            hasher.close()
             bar.close()  # type: ignore[attr-defined]
         f.flush()
     return Fetched(size=offset, sha256=h.hexdigest())
+
+
+def _receive(
+    resp: requests.Response,
+    url: str,
+    f: BinaryIO,
+    hasher: _Hasher,
+    offset: int,
+    expected_size: int | None,
+    bar: object,
+    settings: Settings,
+) -> int:
+    """Write the body of ``resp`` at ``offset`` of ``f``, hashing it; the new offset.
+
+    Raises _Retryable when the body is cut short, WrongContentError when it
+    is not the file or has the wrong size.
+    """
+    import requests
+    import urllib3
+
+    readinto = _reader(resp)
+    length = _body_length(resp)
+    received = 0
+    first = offset == 0
+    try:
+        while True:
+            buf = hasher.buffer()
+            try:
+                with memoryview(buf) as view:
+                    n = readinto(view)
+                    if first and n:
+                        first = False
+                        content_type = resp.headers.get("Content-Type", "")
+                        _sniff(url, resp.status_code, content_type, bytes(view[: min(n, 4096)]))
+                        total = _declared_total(resp)
+                        if None not in (total, expected_size) and total != expected_size:
+                            raise WrongContentError(
+                                f"{url}: the server offers {total} bytes, the manifest says "
+                                f"{expected_size}; it serves a different file"
+                            )
+                    if not n:
+                        hasher.give_back(buf)
+                        break
+                    if expected_size is not None and offset + n > expected_size:
+                        raise WrongContentError(
+                            f"{url}: the server sent more than the "
+                            f"{expected_size} bytes the manifest gives"
+                        )
+                    f.write(view[:n])
+            except BaseException:
+                hasher.give_back(buf)
+                raise
+            hasher.submit(buf, n)
+            offset += n
+            received += n
+            bar.update(n)  # type: ignore[attr-defined]
+    except (
+        urllib3.exceptions.HTTPError,
+        requests.RequestException,
+        http.client.HTTPException,
+        OSError,
+    ) as err:
+        if isinstance(err, DownloadError):
+            raise
+        raise _Retryable(f"body cut short after byte {offset}: {err}") from err
+    if length is not None and received < length:
+        raise _Retryable(f"body cut short after byte {offset} ({received} of {length} bytes)")
+    if expected_size is not None and offset < expected_size:
+        raise WrongContentError(
+            f"{url}: the server sent {offset} bytes, the manifest says {expected_size}; "
+            "it serves a different file"
+        )
+    return offset
 
 
 def _copy_file(src: Path, part: Path, desc: str, settings: Settings) -> Fetched:

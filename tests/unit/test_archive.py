@@ -59,7 +59,7 @@ def test_member_count_and_size_limits(tmp_path: Path) -> None:
 def test_not_a_tarball_is_an_unsafe_archive_error(tmp_path: Path) -> None:
     archive = tmp_path / "junk.tar.gz"
     archive.write_bytes(b"not a tarball at all")
-    with pytest.raises(UnsafeArchiveError, match="not a readable tar archive"):
+    with pytest.raises(UnsafeArchiveError, match="not a readable tar or zip archive"):
         safe_extract(archive, tmp_path / "out")
 
 

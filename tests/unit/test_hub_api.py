@@ -79,7 +79,15 @@ def test_every_onnx_hub_name_is_there_with_its_signature(name: str) -> None:
 
 
 def test_public_surface_is_onnx_hub_plus_documented_extras() -> None:
-    extras = {"DEFAULT_REPO", "Hub", "Repository", "parse_repo"}
+    extras = {
+        "ARCHIVE_REPO",
+        "DEFAULT_REPO",
+        "Download",
+        "Hub",
+        "Repository",
+        "last_download",
+        "parse_repo",
+    }
     assert set(hub.__all__) == ONNX_120_PUBLIC | extras
     for name in hub.__all__:
         assert hasattr(hub, name), name
