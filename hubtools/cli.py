@@ -272,6 +272,11 @@ def _generate_summary(result: Any, previous_name: str | None) -> list[str]:
     is_flag=True,
     help="Also take model tables from READMEs that no top-level link reaches.",
 )
+@click.option(
+    "--include-skipped",
+    is_flag=True,
+    help="Also take turnkey_stats.yaml model folders under a skip/ folder.",
+)
 @click.pass_context
 def generate(
     ctx: click.Context,
@@ -283,15 +288,18 @@ def generate(
     jobs: int,
     strict: bool,
     include_unlinked: bool,
+    include_skipped: bool,
 ) -> None:
-    """Write the manifest of the model repository REPO from its README tables.
+    """Write the manifest of the model repository REPO: models from its README
+    tables and from its turnkey_stats.yaml model folders.
 
     Exit 0 when written (or up to date with --check), 1 when warnings fail the
     run (--strict) or --check finds changes, 2 on usage or I/O errors.
     Nothing is written when the run fails.
     """
+    from hubtools.diff import diff_manifests, render_text
     from hubtools.formats import problem_line
-    from hubtools.generate import compare_manifests, generate_manifest, write_manifest
+    from hubtools.generate import generate_manifest, write_manifest
     from hubtools.manifest import MANIFEST_NAME, Manifest
 
     if not repo.is_dir():
@@ -320,6 +328,7 @@ def generate(
             changed_since=changed_since,
             jobs=jobs,
             include_unlinked=include_unlinked,
+            include_skipped=include_skipped,
             progress=progress,
             on_total=on_total,
         )
@@ -340,15 +349,11 @@ def generate(
             click.echo(f"{output} is up to date", err=True)
             ctx.exit(EXIT_PROBLEMS if failed else EXIT_OK)
         before = Manifest.loads(current) if current is not None else Manifest()
-        changes = compare_manifests(before, result.manifest)
-        for path in changes.added:
-            click.echo(f"added: {path}")
-        for path in changes.removed:
-            click.echo(f"removed: {path}")
-        for path, fields in changes.changed:
-            click.echo(f"changed: {path}: {', '.join(fields)}")
-        if not changes:
-            click.echo(f"changed: {output}: formatting")
+        changes = diff_manifests(before, result.manifest)
+        for line in render_text(changes):
+            click.echo(line)
+        if changes.same:
+            click.echo(f"~ {output}: formatting")
         click.echo(f"{output} would change; run `hubtools generate {repo}` to update it", err=True)
         ctx.exit(EXIT_PROBLEMS)
     if failed:

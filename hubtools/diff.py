@@ -163,7 +163,8 @@ def _resolved(entry: ModelEntry | None) -> str:
 
 def render_text(diff: ManifestDiff) -> list[str]:
     """The diff as lines for people: ``+`` added, ``-`` removed, ``~`` changed
-    (one indented line per field), ``>`` moved, then default-resolution changes."""
+    (one indented line per field), ``>`` moved, then ``!`` for each existing
+    name that a client now resolves differently (new names are only ``+``)."""
     lines = [f"+ {_label(e)}" for e in diff.added]
     lines += [f"- {_label(e)}" for e in diff.removed]
     for change in diff.changed:
@@ -173,6 +174,8 @@ def render_text(diff: ManifestDiff) -> list[str]:
         lines.append(f"> {change.old.model_path} -> {change.new.model_path}")
         lines += [_field_line(f) for f in change.fields if f.pointer != "/model_path"]
     for res in diff.resolutions:
+        if res.old is None:
+            continue  # a new name: its entry is listed as added above
         lines.append(
             f"! load({res.name!r}) with no opset: was {_resolved(res.old)}, "
             f"now {_resolved(res.new)}"
@@ -192,9 +195,11 @@ def _field_line(change: FieldChange) -> str:
 
 def summary_text(diff: ManifestDiff) -> str:
     """One line: how many entries were added, removed, changed and moved."""
+    new_names = sum(1 for r in diff.resolutions if r.old is None)
     return (
         f"{len(diff.added)} added, {len(diff.removed)} removed, {len(diff.changed)} changed, "
-        f"{len(diff.moved)} moved; {len(diff.resolutions)} default resolutions changed"
+        f"{len(diff.moved)} moved; {len(diff.resolutions) - new_names} default resolutions "
+        f"changed, {new_names} new names"
     )
 
 

@@ -28,11 +28,12 @@ import tempfile
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
 
 from hubtools import hashing
+from hubtools.collect import Candidate, Collector, CollectResult
+from hubtools.collect import warning as _warning
 from hubtools.errors import (
     FileReadError,
     HubtoolsError,
@@ -40,7 +41,6 @@ from hubtools.errors import (
     Location,
     Problem,
     Report,
-    Severity,
     UsageError,
 )
 from hubtools.manifest import IOPorts, JSONValue, Manifest, Metadata, ModelEntry
@@ -55,8 +55,7 @@ __all__ = [
     "GenerateResult",
     "GenerateStats",
     "LegacyZooCollector",
-    "ManifestChanges",
-    "compare_manifests",
+    "default_collectors",
     "generate_manifest",
     "write_manifest",
 ]
@@ -79,48 +78,6 @@ DATA_COLUMN: Mapping[str, tuple[str, ...]] = {
     ),
 }
 MODEL_CLASS_COLUMN: Mapping[str, tuple[str, ...]] = {"model_class": ("Model Class",)}
-
-
-def _warning(code: str, message: str, file: str, line: int | None, hint: str | None) -> Problem:
-    return Problem(code, message, Location(file, line), Severity.WARNING, hint)
-
-
-@dataclass(frozen=True)
-class Candidate:
-    """A model a collector found: everything but the file facts.
-
-    ``location`` is where it was declared (README and line), for messages.
-    """
-
-    model: str
-    model_path: str
-    onnx_version: str
-    opset_version: int
-    tags: tuple[str, ...]
-    model_with_data_path: str | None
-    location: Location
-
-
-@dataclass(frozen=True)
-class CollectResult:
-    """What one collector found: candidates, problems, and the files it read."""
-
-    candidates: tuple[Candidate, ...] = ()
-    problems: tuple[Problem, ...] = ()
-    sources: tuple[str, ...] = ()
-
-
-class Collector(Protocol):
-    """Finds candidate entries in a repository (one layout of model zoo).
-
-    ``collect`` must not raise on bad input: it reports Problems instead.
-    """
-
-    name: str
-
-    def collect(self, repo: RepoFiles) -> CollectResult:
-        """Candidates found in ``repo`` (paths relative to ``repo.root``)."""
-        ...
 
 
 def _read_text(repo: RepoFiles, path: str, problems: list[Problem]) -> str | None:
@@ -461,6 +418,7 @@ class _Facts:
     size: int
     from_pointer: bool
     io_ports: IOPorts | None = None
+    opset: int | None = None  # the default-domain opset the content imports
     hashed: int = 0  # bytes read to get these facts
     notes: tuple[str, ...] = ()  # what the file-facts engine found odd
 
@@ -490,6 +448,7 @@ def _file_facts(root: Path, job: _FactsJob) -> _Facts | Problem:
                 facts.model_bytes,
                 from_pointer=False,
                 io_ports=facts.io_ports,
+                opset=facts.opset_version,
                 hashed=facts.model_bytes,
                 notes=tuple(facts.problems),
             )
@@ -555,44 +514,6 @@ class GenerateResult:
     stats: GenerateStats
 
 
-@dataclass(frozen=True)
-class ManifestChanges:
-    """Entries added, removed and changed (with the names of changed fields), by model_path."""
-
-    added: tuple[str, ...] = ()
-    removed: tuple[str, ...] = ()
-    changed: tuple[tuple[str, tuple[str, ...]], ...] = field(default=())
-
-    def __bool__(self) -> bool:
-        return bool(self.added or self.removed or self.changed)
-
-
-def _flat(entry: ModelEntry) -> dict[str, JSONValue]:
-    data = entry.to_json()
-    meta = data.pop("metadata", {})
-    out: dict[str, JSONValue] = dict(data)
-    if isinstance(meta, dict):
-        out.update({f"metadata.{k}": v for k, v in meta.items()})
-    return out
-
-
-def compare_manifests(old: Manifest, new: Manifest) -> ManifestChanges:
-    """What differs between two manifests, entry by entry (keyed by model_path). Never raises."""
-    before = {e.model_path: e for e in old}
-    after = {e.model_path: e for e in new}
-    changed: list[tuple[str, tuple[str, ...]]] = []
-    for path in sorted(before.keys() & after.keys()):
-        a, b = _flat(before[path]), _flat(after[path])
-        fields = tuple(k for k in sorted(a.keys() | b.keys()) if a.get(k) != b.get(k))
-        if fields or before[path].to_json() != after[path].to_json():
-            changed.append((path, fields or ("key order",)))
-    return ManifestChanges(
-        added=tuple(sorted(after.keys() - before.keys())),
-        removed=tuple(sorted(before.keys() - after.keys())),
-        changed=tuple(changed),
-    )
-
-
 # ---- the pipeline ----------------------------------------------------------------
 
 
@@ -639,6 +560,19 @@ def _reusable(
     return None
 
 
+def default_collectors(
+    *, include_unlinked: bool = False, include_skipped: bool = False
+) -> list[Collector]:
+    """The collectors of the real zoo's two layouts: README tables, then
+    ``turnkey_stats.yaml`` model folders."""
+    from hubtools.turnkey import TurnkeyCollector
+
+    return [
+        LegacyZooCollector(include_unlinked=include_unlinked),
+        TurnkeyCollector(include_skipped=include_skipped),
+    ]
+
+
 def generate_manifest(
     repo_root: Path,
     *,
@@ -646,6 +580,7 @@ def generate_manifest(
     changed_since: str | None = None,
     jobs: int = 1,
     include_unlinked: bool = False,
+    include_skipped: bool = False,
     collectors: Sequence[Collector] | None = None,
     progress: Callable[[str, int], None] | None = None,
     on_total: Callable[[int], None] | None = None,
@@ -656,7 +591,10 @@ def generate_manifest(
     extra_ports, matched by ``model_sha``. ``changed_since`` (a git ref) reuses
     the previous facts of content files unchanged since that ref; it needs
     ``previous``. ``jobs`` files are read in parallel. ``collectors`` replaces
-    the default :class:`LegacyZooCollector`. ``on_total(n_bytes)`` is called
+    the defaults (:func:`default_collectors`: the README tables of
+    :class:`LegacyZooCollector`, with ``include_unlinked``, and the
+    ``turnkey_stats.yaml`` folders of :class:`~hubtools.turnkey.TurnkeyCollector`,
+    with ``include_skipped``). ``on_total(n_bytes)`` is called
     once with the bytes about to be read, ``progress(path, n_bytes)`` after
     each file.
 
@@ -679,7 +617,9 @@ def generate_manifest(
             )
         touched = _changed_since(root, changed_since).touched
     if collectors is None:
-        collectors = [LegacyZooCollector(include_unlinked=include_unlinked)]
+        collectors = default_collectors(
+            include_unlinked=include_unlinked, include_skipped=include_skipped
+        )
 
     found: list[Candidate] = []
     sources = 0
@@ -708,7 +648,7 @@ def generate_manifest(
     queued: set[str] = set()
     facts_reused = 0
     for candidate in candidates:
-        wanted = [(candidate.model_path, True)]
+        wanted = [(candidate.model_path, candidate.archive is None)]
         if candidate.model_with_data_path is not None:
             wanted.append((candidate.model_with_data_path, False))
         for path, is_model in wanted:
@@ -785,6 +725,17 @@ def generate_manifest(
                     "check the model with `hubtools inspect`",
                 )
             )
+        if model.opset is not None and model.opset != candidate.opset_version:
+            report.add(
+                _warning(
+                    "opset-mismatch",
+                    f"says opset {candidate.opset_version}, but {candidate.model_path} imports "
+                    f"opset {model.opset}; the declared value was kept",
+                    candidate.location.file,
+                    candidate.location.line,
+                    "fix the declared opset (or the file)",
+                )
+            )
         same_path = by_path.get(candidate.model_path)
         source = (
             same_path
@@ -815,6 +766,7 @@ def generate_manifest(
                     ),
                     model_with_data_sha=data.sha if data is not None else None,
                     model_with_data_bytes=data.size if data is not None else None,
+                    extra=candidate.metadata,
                 ),
             )
         )

@@ -37,7 +37,9 @@ from typing import Any
 
 import yaml
 
-from hubtools.errors import Location, Problem, Severity
+from hubtools.collect import Candidate, CollectResult
+from hubtools.collect import warning as _warn
+from hubtools.errors import Location, Problem
 from hubtools.manifest import JSONValue
 from hubtools.repo import RepoFiles
 
@@ -153,10 +155,6 @@ def onnx_release_for_opset(opset: int) -> str | None:
 
 def _words(text: str) -> str:
     return text.replace("_", " ").strip().lower()
-
-
-def _warn(code: str, message: str, file: str, line: int | None, hint: str | None) -> Problem:
-    return Problem(code, message, Location(file, line), Severity.WARNING, hint)
 
 
 def _int(value: object) -> int | None:
@@ -321,3 +319,52 @@ def stats_files(
             else:
                 found.append(path)
     return sorted(found), skipped, by_folder
+
+
+class TurnkeyCollector:
+    """The :class:`~hubtools.collect.Collector` of new-layout model folders."""
+
+    name = "turnkey"
+
+    def __init__(self, *, include_skipped: bool = False) -> None:
+        self.include_skipped = include_skipped
+
+    def collect(self, repo: RepoFiles) -> CollectResult:
+        """One candidate per ``turnkey_stats.yaml`` folder; never raises on bad input."""
+        files, _skipped, by_folder = stats_files(repo, include_skipped=self.include_skipped)
+        candidates: list[Candidate] = []
+        problems: list[Problem] = []
+        for stats_file in files:
+            try:
+                text = (repo.root / stats_file).read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as err:
+                reason = err.strerror if isinstance(err, OSError) else "not UTF-8"
+                problems.append(
+                    _warn(
+                        "yaml-unreadable",
+                        f"cannot read: {reason}; the folder was skipped",
+                        stats_file,
+                        None,
+                        "fix the file's permissions or encoding",
+                    )
+                )
+                continue
+            model, found = read_folder(
+                stats_file, text, by_folder.get(posixpath.dirname(stats_file), [])
+            )
+            problems.extend(found)
+            if model is not None:
+                candidates.append(
+                    Candidate(
+                        model=model.model,
+                        model_path=model.artifact,
+                        onnx_version=model.onnx_version,
+                        opset_version=model.opset_version,
+                        tags=model.tags,
+                        model_with_data_path=None,
+                        location=Location(stats_file),
+                        metadata=model.metadata,
+                        archive=model.archive,
+                    )
+                )
+        return CollectResult(tuple(candidates), tuple(problems), tuple(files))

@@ -25,7 +25,10 @@ def _write(path: Path, entries: list[dict[str, object]]) -> Path:
 def test_same_manifest_exits_0(run_cli: RunCli, old: Path) -> None:
     run = run_cli("diff", old, old)
     assert (run.exit_code, run.stdout) == (0, "")
-    assert run.stderr == "0 added, 0 removed, 0 changed, 0 moved; 0 default resolutions changed\n"
+    assert (
+        run.stderr
+        == "0 added, 0 removed, 0 changed, 0 moved; 0 default resolutions changed, 0 new names\n"
+    )
 
 
 def test_added_removed_changed_and_resolution(run_cli: RunCli, old: Path, tmp_path: Path) -> None:
@@ -56,6 +59,21 @@ def test_added_removed_changed_and_resolution(run_cli: RunCli, old: Path, tmp_pa
         "! load('mnist') with no opset: was vision/classification/mnist/model/mnist-8.onnx "
         "(opset 8), now vision/classification/mnist/model/mnist-13.onnx (opset 13)",
     ]
+    assert run.stderr == (
+        "1 added, 1 removed, 1 changed, 0 moved; 2 default resolutions changed, 0 new names\n"
+    )
+
+
+def test_new_names_are_additions_not_resolution_lines(
+    run_cli: RunCli, old: Path, tmp_path: Path
+) -> None:
+    entries = json.loads(old.read_text())
+    extra = json.loads(json.dumps(entries[0]))
+    extra["model"] = "brand-new"
+    extra["model_path"] = "z/new.onnx"
+    run = run_cli("diff", old, _write(tmp_path / "n.json", [*entries, extra]))
+    assert run.stdout == "+ z/new.onnx (brand-new, opset 12)\n"
+    assert run.stderr.endswith("0 default resolutions changed, 1 new names\n")
 
 
 def test_moved_entry_is_one_move(run_cli: RunCli, old: Path, tmp_path: Path) -> None:

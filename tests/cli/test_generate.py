@@ -46,9 +46,9 @@ def test_check_reports_changes_and_writes_nothing(
     assert run.exit_code == 1
     assert not out.exists()
     assert run.stdout.splitlines() == [
-        "added: validated/vision/classification/my_net/model/net-12.onnx",
-        "added: validated/vision/classification/my_net/model/net-7.onnx",
-        "added: validated/vision/classification/my_net/preproc/pre-18.onnx",
+        "+ validated/vision/classification/my_net/model/net-12.onnx (Net-12, opset 12)",
+        "+ validated/vision/classification/my_net/model/net-7.onnx (Net, opset 7)",
+        "+ validated/vision/classification/my_net/preproc/pre-18.onnx (Net-pre, opset 18)",
     ]
     assert run_cli("generate", zoo, "-o", out).exit_code == 0
     before = out.read_bytes()
@@ -60,7 +60,8 @@ def test_check_reports_changes_and_writes_nothing(
     run = run_cli("generate", zoo, "--check", "-o", out)
     assert run.exit_code == 1
     assert run.stdout == (
-        "changed: validated/vision/classification/my_net/model/net-7.onnx: onnx_version\n"
+        "~ validated/vision/classification/my_net/model/net-7.onnx (Net, opset 7)\n"
+        '    /onnx_version: "1.2" -> "1.3"\n'
     )
     assert out.read_bytes() == before
 
