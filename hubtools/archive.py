@@ -98,9 +98,9 @@ def check_zip_members(
 
     Raises :class:`~hubtools.errors.UnsafeArchiveError` naming the first
     member that is absolute, climbs out with ``..``, is a symlink (zip files
-    can carry them in their Unix mode bits) pointing out of the folder, is a
-    device or FIFO, or when the archive has more than ``max_members`` members
-    or ``max_bytes`` bytes of content.
+    carry them in their Unix mode bits; model archives have no use for them,
+    so all are refused), is a device or FIFO, or when the archive has more
+    than ``max_members`` members or ``max_bytes`` bytes of content.
     """
     infos = zf.infolist()
     if len(infos) > max_members:
@@ -113,10 +113,10 @@ def check_zip_members(
             raise UnsafeArchiveError(f"{where} has an absolute path; refused")
         if not _inside(name) or "\x00" in name:
             raise UnsafeArchiveError(f"{where} leaves the extraction folder; refused")
-        mode = info.external_attr >> 16
-        if stat.S_ISLNK(mode):
+        kind = stat.S_IFMT(info.external_attr >> 16)  # 0 when no Unix mode was stored
+        if kind == stat.S_IFLNK:
             raise UnsafeArchiveError(f"{where} is a symlink; refused")
-        if mode and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+        if kind not in (0, stat.S_IFREG, stat.S_IFDIR):
             raise UnsafeArchiveError(f"{where} is a device, FIFO or socket; refused")
         total += max(info.file_size, 0)
         if total > max_bytes:

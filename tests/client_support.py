@@ -393,3 +393,125 @@ def serve_zoo(tmp_path: Path, monkeypatch: object) -> Iterator[Zoo]:
         for key, value in zoo.env().items():
             monkeypatch.setenv(key, value)  # type: ignore[attr-defined]
         yield zoo
+
+
+class MirrorServer:
+    """A loopback server playing the Hugging Face mirror of a repository.
+
+    ``/<prefix>/<model_path>`` answers ``302`` to ``<cdn>/cdn/<model_path>``
+    (``cdn`` defaults to this server, so the redirect stays on it; give
+    another server's URL to redirect across hosts), and ``/cdn/<model_path>``
+    serves the bytes of ``root / model_path``. Switches: ``wrong_bytes``
+    (flip every byte), ``html`` (a login page instead of the file),
+    ``redirect_loop`` (the resolve URL redirects to itself), ``missing``
+    (404 for every file).
+    """
+
+    PREFIX = "/onnxmodelzoo/legacy_models/resolve/main"
+
+    def __init__(self, root: Path, cdn: str | None = None) -> None:
+        self.root = root
+        self.cdn = cdn
+        self.wrong_bytes = False
+        self.html = False
+        self.redirect_loop = False
+        self.missing = False
+        self.hits: Counter[str] = Counter()
+        self._httpd = _Server(("127.0.0.1", 0), self._handler())
+        self.url = f"http://127.0.0.1:{self._httpd.server_address[1]}"
+        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,), daemon=True)
+
+    def __enter__(self) -> MirrorServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        self._thread.join(5)
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        mirror = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+            def _send(self, status: int, body: bytes, ctype: str, **hdr: str) -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", ctype)
+                self.send_header("Content-Length", str(len(body)))
+                for k, v in hdr.items():
+                    self.send_header(k, v)
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_GET(self) -> None:
+                path = self.path.split("?", 1)[0]
+                mirror.hits[path] += 1
+                if path.startswith(mirror.PREFIX + "/"):
+                    rel = path[len(mirror.PREFIX) + 1 :]
+                    if mirror.missing or not (mirror.root / rel).is_file():
+                        return self._send(404, b"Entry not found", "text/plain")
+                    target = path if mirror.redirect_loop else f"{mirror.cdn or ''}/cdn/{rel}"
+                    return self._send(302, b"", "text/plain", Location=target)
+                if path.startswith("/cdn/"):
+                    file = mirror.root / path[len("/cdn/") :]
+                    if not file.is_file():
+                        return self._send(404, b"Not found", "text/plain")
+                    if mirror.html:
+                        page = b"<!doctype html><html><head><title>Log in</title></head></html>"
+                        return self._send(200, page, "text/html")
+                    data = file.read_bytes()
+                    if mirror.wrong_bytes:
+                        data = bytes(b ^ 0xFF for b in data)
+                    return self._send(200, data, "application/octet-stream")
+                return self._send(404, b"Not found", "text/plain")
+
+        return Handler
+
+
+def external_data_model(folder: Path, name: str = "model.onnx") -> tuple[Path, bytes]:
+    """Save a real model whose weights are external data (``weights.bin``) in ``folder``.
+
+    Returns the ``.onnx`` path and the weights' bytes (as the initializer holds them).
+    """
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 64])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 64])
+    weights = np.arange(64, dtype=np.float32).reshape(1, 64)
+    bias = numpy_helper.from_array(weights, "bias")
+    graph = helper.make_graph(
+        [helper.make_node("Add", ["x", "bias"], ["y"])], "ext", [x], [y], initializer=[bias]
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    folder.mkdir(parents=True, exist_ok=True)
+    onnx.save_model(
+        model,
+        str(folder / name),
+        save_as_external_data=True,
+        all_tensors_to_one_file=True,
+        location="weights.bin",
+        size_threshold=0,
+    )
+    return folder / name, weights.tobytes()
+
+
+def pack(folder: Path, kind: str) -> bytes:
+    """``folder``'s files (paths relative to its parent, so a subfolder) as tar.gz or zip."""
+    import zipfile
+
+    files = {
+        str(p.relative_to(folder.parent)).replace("\\", "/"): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+    if kind == "tar.gz":
+        return make_tar(files, dirs=[folder.name])
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in files.items():
+            zf.writestr(name, data)
+    return buf.getvalue()

@@ -76,3 +76,66 @@ def test_settings_are_frozen(tmp_path: Path) -> None:
     s = Settings(cache_dir=tmp_path)
     with pytest.raises(AttributeError):
         s.offline = True  # type: ignore[misc]
+
+
+HF = "https://huggingface.co/onnxmodelzoo/legacy_models/resolve/main"
+
+
+def test_onnx_models_has_the_hugging_face_mirror_built_in(tmp_path: Path) -> None:
+    settings = Settings.resolve(cache_dir=tmp_path, env={})
+    assert settings.mirrors_for("onnx/models:main", "onnx/models") == (HF,)
+    assert settings.mirrors_for("acme/zoo") == ()
+    endpoint = {"HUBTOOLS_HF_ENDPOINT": "http://hf.local/"}
+    assert Settings.resolve(cache_dir=tmp_path, env=endpoint).mirrors_for("onnx/models") == (
+        "http://hf.local/onnxmodelzoo/legacy_models/resolve/main",
+    )
+    hf_env = {"HF_ENDPOINT": "https://hf-mirror.example"}
+    assert (
+        Settings.resolve(cache_dir=tmp_path, env=hf_env)
+        .mirrors_for("onnx/models")[0]
+        .startswith("https://hf-mirror.example/")
+    )
+
+
+def test_mirror_levels_replace_and_default_inherits(tmp_path: Path) -> None:
+    (tmp_path / "config.json").write_text(
+        '{"mirrors": {"onnx/models": ["https://file.example/zoo/", "default"],'
+        ' "acme/zoo": ["https://file.example/acme"]}}'
+    )
+    env = {"HUBTOOLS_MIRRORS": "acme/zoo=default, https://env.example/acme ; x/y="}
+    settings = Settings.resolve(
+        cache_dir=tmp_path, env=env, mirrors={"onnx/models:main": ["https://arg.example"]}
+    )
+    assert settings.mirrors_for("onnx/models") == ("https://file.example/zoo", HF)
+    assert settings.mirrors_for("onnx/models:main", "onnx/models") == ("https://arg.example",)
+    assert settings.mirrors_for("acme/zoo:dev", "acme/zoo") == (
+        "https://file.example/acme",
+        "https://env.example/acme",
+    )
+    assert settings.mirrors_for("x/y") == ()
+    # `default` in a ref-specific list stands for the repository-wide list.
+    layered = settings.with_mirrors({"onnx/models:v2": ["default", "file:///srv/zoo"]})
+    assert layered.mirrors_for("onnx/models:v2") == (
+        "https://file.example/zoo",
+        HF,
+        "file:///srv/zoo",
+    )
+
+
+def test_config_file_location_and_bad_mirror_values(tmp_path: Path) -> None:
+    elsewhere = tmp_path / "conf.json"
+    elsewhere.write_text('{"mirrors": {"a/b": ["https://m.example"]}}')
+    env = {"HUBTOOLS_CONFIG": str(elsewhere)}
+    assert Settings.resolve(cache_dir=tmp_path, env=env).mirrors_for("a/b") == (
+        "https://m.example",
+    )
+    with pytest.raises(UsageError, match=r"HUBTOOLS_MIRRORS: 'https://x' is not REPO=URL"):
+        Settings.resolve(cache_dir=tmp_path, env={"HUBTOOLS_MIRRORS": "https://x"})
+    with pytest.raises(UsageError, match=r"mirror 'ftp://x' is not an http\(s\)://"):
+        Settings.resolve(cache_dir=tmp_path, env={"HUBTOOLS_MIRRORS": "a/b=ftp://x"})
+    elsewhere.write_text('{"mirrors": {"a/b": "https://m.example"}}')
+    with pytest.raises(UsageError, match=r"conf\.json: the mirrors of 'a/b' must be a list"):
+        Settings.resolve(cache_dir=tmp_path, env=env)
+    elsewhere.write_text('{"mirrors": [}')
+    with pytest.raises(UsageError, match=r"conf.json:1:\d+: not JSON"):
+        Settings.resolve(cache_dir=tmp_path, env=env)
