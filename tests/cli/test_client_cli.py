@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.cli.conftest import RunCli
-from tests.client_support import Fault, Zoo, serve_zoo
+from tests.client_support import Fault, Zoo, build_repo, serve_zoo
 
 
 @pytest.fixture
@@ -56,6 +56,25 @@ def test_download_prints_the_local_path(run_cli: RunCli, zoo: Zoo) -> None:
     folder = Path(run.stdout.strip())
     assert (folder / "model.onnx").is_file()
     assert (folder / "test_data_set_0").is_dir()
+
+
+def test_download_from_a_mirror_says_which_source_served_it(
+    run_cli: RunCli, zoo: Zoo, tmp_path: Path
+) -> None:
+    m = zoo.model("MNIST", 12)
+    zoo.server.fault(m.model_path, Fault("lfs_pointer", times=-1))
+    mirror = tmp_path / "mirror"
+    build_repo(mirror)
+    run = run_cli("download", "mnist", "--mirror", mirror.as_uri())
+    assert run.exit_code == 0, run.stderr
+    assert Path(run.stdout.strip()).read_bytes() == m.data
+    assert f"hubtools: {m.model_path} from {mirror.as_uri()}/{m.model_path}" in run.stderr
+    run = run_cli("download", "mnist")
+    assert run.exit_code == 0, run.stderr
+    assert f"hubtools: {m.model_path} from cache" in run.stderr
+    run = run_cli("download", "mnist", "--opset", "8", "--mirror", "ftp://nope")
+    assert run.exit_code == 2
+    assert "mirror 'ftp://nope' is not an http(s)://" in run.stderr
 
 
 def test_download_errors_exit_2_with_a_message(
