@@ -258,7 +258,7 @@ def _inside(root: Path, rel: str) -> Path | None:
 
 def _check_one(check: _FileCheck, root: Path, source: str) -> tuple[list[Problem], dict[str, int]]:
     from hubtools.hashing import digest, read_lfs_pointer
-    from hubtools.onnx_info import inspect_file
+    from hubtools.onnx_info import inspect_archive, inspect_file
 
     i, field = check.index, check.field
     path_ptr = f"/{i}/{'model_path' if field == 'model' else 'model_with_data_path'}"
@@ -298,15 +298,19 @@ def _check_one(check: _FileCheck, root: Path, source: str) -> tuple[list[Problem
             counts["from LFS pointers"] = 1
         else:
             if field == "model":
+                archive = check.entry.metadata.get("model_archive")
                 try:
-                    facts = inspect_file(path)
+                    if isinstance(archive, str):
+                        facts = inspect_archive(path, archive)
+                    else:
+                        facts = inspect_file(path)
                 except InvalidModelError as err:
                     problems.append(
                         _problem(
                             source,
                             path_ptr,
                             "invalid-model",
-                            f"{check.rel}: {err}",
+                            str(err).replace(str(path), check.rel),
                             "replace the file with the ONNX model, or fix the path",
                         )
                     )

@@ -218,6 +218,7 @@ def _generate_summary(result: Any, previous_name: str | None) -> list[str]:
         f"io_ports reused: {stats.io_ports_reused}; facts kept from --changed-since: "
         f"{stats.facts_reused}; warnings: {len(result.report.warnings)}"
     ]
+    lines.extend(stats.notes)
     if previous_name is not None and stats.new_entries:
         lines.append(
             f"{len(stats.new_entries)} entries {previous_name} did not have: "

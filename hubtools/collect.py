@@ -47,11 +47,13 @@ class Candidate:
 
 @dataclass(frozen=True)
 class CollectResult:
-    """What one collector found: candidates, problems, and the files it read."""
+    """What one collector found: candidates, problems, the files it read, and
+    notes for the run's summary (what it left out on purpose, say)."""
 
     candidates: tuple[Candidate, ...] = ()
     problems: tuple[Problem, ...] = ()
     sources: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
 
 
 class Collector(Protocol):

@@ -427,6 +427,7 @@ class _Facts:
 class _FactsJob:
     path: str
     is_model: bool
+    archive: str | None = None  # a model inside a .tar.gz/.zip (new-layout archives)
 
 
 def _file_facts(root: Path, job: _FactsJob) -> _Facts | Problem:
@@ -438,9 +439,12 @@ def _file_facts(root: Path, job: _FactsJob) -> _Facts | Problem:
             return _Facts(pointer.oid, pointer.size, from_pointer=True)
         if job.is_model:
             # Imported here: it loads onnx, which a run over LFS pointers never needs.
-            from hubtools.onnx_info import inspect_file
+            from hubtools.onnx_info import inspect_archive, inspect_file
 
-            facts = inspect_file(full, hash=True)
+            if job.archive is not None:
+                facts = inspect_archive(full, job.archive, hash=True)
+            else:
+                facts = inspect_file(full, hash=True)
             if facts.model_sha is None or facts.model_bytes is None:
                 raise InvalidModelError(f"{job.path}: no sha256 computed")
             return _Facts(
@@ -496,6 +500,7 @@ class GenerateStats:
     new_entries: tuple[str, ...] = ()
     is_git: bool = True
     sources: int = 0
+    notes: tuple[str, ...] = ()  # what collectors left out on purpose, for the summary
 
     @property
     def lfs_pull_command(self) -> str | None:
@@ -623,11 +628,13 @@ def generate_manifest(
 
     found: list[Candidate] = []
     sources = 0
+    notes: list[str] = []
     for collector in collectors:
         result = collector.collect(repo)
         report.extend(result.problems)
         found.extend(result.candidates)
         sources += len(result.sources)
+        notes.extend(result.notes)
     candidates = _dedupe(found, report)
 
     previous_entries = list(previous or ())
@@ -648,10 +655,10 @@ def generate_manifest(
     queued: set[str] = set()
     facts_reused = 0
     for candidate in candidates:
-        wanted = [(candidate.model_path, candidate.archive is None)]
+        wanted = [(candidate.model_path, True, candidate.archive)]
         if candidate.model_with_data_path is not None:
-            wanted.append((candidate.model_with_data_path, False))
-        for path, is_model in wanted:
+            wanted.append((candidate.model_with_data_path, False, None))
+        for path, is_model, archive in wanted:
             if path in facts or path in queued:
                 continue
             if touched is not None and not _is_pointer(root / path):
@@ -661,7 +668,7 @@ def generate_manifest(
                     facts_reused += 1
                     continue
             queued.add(path)
-            jobs_todo.append(_FactsJob(path, is_model))
+            jobs_todo.append(_FactsJob(path, is_model, archive))
     # onnx (for io_ports) takes a while to import; when some model has content,
     # import it on the side while the bundles are hashed first.
     importer: threading.Thread | None = None
@@ -782,6 +789,7 @@ def generate_manifest(
         new_entries=tuple(e.model_path for e in manifest if e.model_path not in by_path),
         is_git=repo.is_git,
         sources=sources,
+        notes=tuple(notes),
     )
     report.count("entries", len(manifest))
     return GenerateResult(manifest=manifest, report=report, stats=stats)

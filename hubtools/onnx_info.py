@@ -26,7 +26,7 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, TypeVar
 
 import onnx
 from google.protobuf.descriptor import (  # type: ignore[import-untyped]
@@ -57,6 +57,7 @@ MAX_DEPTH = 64
 
 _WT_VARINT, _WT_I64, _WT_LEN, _WT_I32 = 0, 1, 2, 5
 _DEFAULT_DOMAINS = ("", "ai.onnx")
+_M = TypeVar("_M")
 _UNKNOWN_SYMBOL = re.compile(r"unk__\d+\Z")
 
 
@@ -827,19 +828,34 @@ def inspect_file(path: Path, *, hash: bool = True) -> FileFacts:
                 opset_version=None,
                 io_ports=None,
             )
-        try:
-            model = _read_model(reader, path)
-        except _Invalid as err:
-            raise InvalidModelError(
-                f"{path}: not a valid ONNX model: {err.reason} at byte {err.offset}"
-            ) from None
+        model = _read_model_or_raise(reader, path)
         reader.finish()
+    return _facts(
+        path,
+        model,
+        model_sha=hasher.hexdigest() if hasher is not None else None,
+        model_bytes=reader.read_bytes if hasher is not None else size,
+    )
+
+
+def _read_model_or_raise(reader: _Reader, path: Path, where: str = "") -> onnx.ModelProto:
+    try:
+        return _read_model(reader, path)
+    except _Invalid as err:
+        raise InvalidModelError(
+            f"{path}{where}: not a valid ONNX model: {err.reason} at byte {err.offset}"
+        ) from None
+
+
+def _facts(
+    path: Path, model: onnx.ModelProto, *, model_sha: str | None, model_bytes: int
+) -> FileFacts:
     opset_import = tuple((o.domain, o.version) for o in model.opset_import)
     external, problems = _external_data(model)
     return FileFacts(
         path=path,
-        model_sha=hasher.hexdigest() if hasher is not None else None,
-        model_bytes=reader.read_bytes if hasher is not None else size,
+        model_sha=model_sha,
+        model_bytes=model_bytes,
         lfs_pointer=False,
         ir_version=model.ir_version,
         opset_import=opset_import,
@@ -848,3 +864,60 @@ def inspect_file(path: Path, *, hash: bool = True) -> FileFacts:
         external_data=external,
         problems=problems,
     )
+
+
+def inspect_archive(path: Path, archive: str, *, hash: bool = True) -> FileFacts:
+    """The facts of a ``.tar.gz`` or ``.zip`` that holds one ``.onnx`` model and
+    its external data (the zoo's new-layout archives): sha256 and size are the
+    archive's, the ONNX facts the model member's (read without extracting
+    anything to disk; external data files are never read).
+
+    A Git LFS pointer gives its ``oid`` and ``size`` and unknown ONNX facts.
+
+    Raises:
+        InvalidModelError: not such an archive, no or several ``.onnx`` members,
+            or the member is not an ONNX model.
+        FileReadError: the file cannot be read (also an ``OSError``).
+    """
+    import tarfile
+    import zipfile
+
+    from hubtools.hashing import digest
+
+    path = Path(path)
+    found = digest(path) if hash else None
+    if found is not None and found.lfs_pointer:
+        return FileFacts(path, found.sha256, found.size, True, None, (), None, None)
+    size = found.size if found is not None else path.stat().st_size
+    sha = found.sha256 if found is not None else None
+    try:
+        if archive == "zip":
+            with zipfile.ZipFile(path) as zipped:
+                names = [i for i in zipped.infolist() if i.filename.endswith(".onnx")]
+                member = _single(names, path, [i.filename for i in names])
+                with zipped.open(member) as handle:
+                    reader = _Reader(handle, path, member.file_size, None)  # type: ignore[arg-type]
+                    model = _read_model_or_raise(reader, path, f"!{member.filename}")
+        else:
+            with tarfile.open(path, "r:*") as tar:
+                members = [m for m in tar.getmembers() if m.isfile() and m.name.endswith(".onnx")]
+                entry = _single(members, path, [m.name for m in members])
+                extracted = tar.extractfile(entry)
+                assert extracted is not None  # a regular file member always has one
+                with extracted:
+                    reader = _Reader(extracted, path, entry.size, None)  # type: ignore[arg-type]
+                    model = _read_model_or_raise(reader, path, f"!{entry.name}")
+    except (tarfile.TarError, zipfile.BadZipFile, EOFError, OSError) as err:
+        if isinstance(err, FileReadError):
+            raise
+        raise InvalidModelError(f"{path}: not a readable {archive} archive: {err}") from err
+    return _facts(path, model, model_sha=sha, model_bytes=size)
+
+
+def _single(members: list[_M], path: Path, names: list[str]) -> _M:
+    if len(members) != 1:
+        what = (
+            "no .onnx file" if not members else f"{len(members)} .onnx files ({', '.join(names)})"
+        )
+        raise InvalidModelError(f"{path}: the archive holds {what}; it must hold exactly one")
+    return members[0]

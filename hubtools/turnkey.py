@@ -331,7 +331,7 @@ class TurnkeyCollector:
 
     def collect(self, repo: RepoFiles) -> CollectResult:
         """One candidate per ``turnkey_stats.yaml`` folder; never raises on bad input."""
-        files, _skipped, by_folder = stats_files(repo, include_skipped=self.include_skipped)
+        files, skipped, by_folder = stats_files(repo, include_skipped=self.include_skipped)
         candidates: list[Candidate] = []
         problems: list[Problem] = []
         for stats_file in files:
@@ -367,4 +367,9 @@ class TurnkeyCollector:
                         archive=model.archive,
                     )
                 )
-        return CollectResult(tuple(candidates), tuple(problems), tuple(files))
+        notes = (
+            (f"{skipped} model folders under skip/ were left out (--include-skipped takes them)",)
+            if skipped
+            else ()
+        )
+        return CollectResult(tuple(candidates), tuple(problems), tuple(files), notes)
