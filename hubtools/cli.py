@@ -389,18 +389,23 @@ def _client_options(func: Any) -> Any:
         show_default=True,
         envvar="HUBTOOLS_REPO",
         show_envvar=True,
-        help="owner/name[:ref] on GitHub, an http(s):// base URL, or a folder.",
+        help="owner/name[:ref] on GitHub, an http(s):// base URL, or a folder; "
+        "onnx/models:archive is the whole archived zoo, listed without network.",
     )(func)
 
 
 def _client(
-    cache_dir: Path | None, offline: bool, progress: bool | None = None, ask: bool = False
+    cache_dir: Path | None,
+    offline: bool,
+    progress: bool | None = None,
+    ask: bool = False,
+    mirrors: dict[str, list[str]] | None = None,
 ) -> Any:
     from hubtools.config import Settings
     from hubtools.hub import Hub
 
     settings = Settings.resolve(
-        cache_dir=cache_dir, offline=True if offline else None, progress=progress
+        cache_dir=cache_dir, offline=True if offline else None, progress=progress, mirrors=mirrors
     )
     if ask:
         return Hub(settings, confirm=lambda message: click.confirm(message, err=True))
@@ -490,6 +495,15 @@ def info(
 @click.option("--force-reload", is_flag=True, help="Download again even when cached.")
 @click.option("--trust", is_flag=True, help="Trust this repository for this run.")
 @click.option(
+    "--mirror",
+    "mirrors",
+    multiple=True,
+    metavar="URL",
+    help="Payload mirror of --repo, tried in order after its own host; replaces the "
+    "configured ones (HUBTOOLS_MIRRORS, config file, built-in), which the word "
+    "'default' brings back at its place.",
+)
+@click.option(
     "--no-progress",
     is_flag=True,
     envvar="HUBTOOLS_NO_PROGRESS",
@@ -507,15 +521,30 @@ def download(
     with_test_data: bool,
     force_reload: bool,
     trust: bool,
+    mirrors: tuple[str, ...],
     no_progress: bool,
 ) -> None:
-    """Download a model into the cache (verified) and print its local path."""
-    client = _client(cache_dir, offline, progress=False if no_progress else None, ask=True)
+    """Download a model into the cache (verified) and print its local path.
+
+    Archive entries are extracted and the path of their .onnx file printed.
+    Which source served the file goes to stderr.
+    """
+    client = _client(
+        cache_dir,
+        offline,
+        progress=False if no_progress else None,
+        ask=True,
+        mirrors={repo: list(mirrors)} if mirrors else None,
+    )
     fetch = client.download_model_with_test_data if with_test_data else client.download_model
     path = fetch(model, repo, opset, force_reload, False, trust_repo=trust)
     if path is None:
         click.echo(f"hubtools: not downloaded: {repo} was not trusted", err=True)
         ctx.exit(EXIT_PROBLEMS)
+    got = client.last_download
+    if got is not None:
+        where = "cache" if got.from_cache else got.source
+        click.echo(f"hubtools: {got.model_path} from {where}", err=True)
     click.echo(str(path))
 
 
