@@ -202,6 +202,9 @@ def diff_command(ctx: click.Context, old: Path, new: Path, fmt: str) -> None:
 # ---- generate ----------------------------------------------------------------
 
 
+_LISTED = 10  # paths a summary line names before it says "and N more"
+
+
 def _generate_summary(result: Any, previous_name: str | None) -> list[str]:
     """Summary lines of a generate run (stderr)."""
     from hubtools.formats import counts_text
@@ -220,17 +223,22 @@ def _generate_summary(result: Any, previous_name: str | None) -> list[str]:
     ]
     lines.extend(stats.notes)
     if previous_name is not None and stats.new_entries:
+        shown = stats.new_entries[:_LISTED]
+        more = len(stats.new_entries) - len(shown)
         lines.append(
             f"{len(stats.new_entries)} entries {previous_name} did not have: "
-            + ", ".join(stats.new_entries)
+            + ", ".join(shown)
+            + (f" and {more} more (-v lists them all)" if more else "")
         )
+        if more:
+            log.info("new entries: %s", ", ".join(stats.new_entries))
     if stats.io_ports_missing:
         missing = len(stats.io_ports_missing)
         text = (
             f"{missing} entries have no io_ports (content not pulled, no previous entry "
             "with the same sha); fill them with: "
         )
-        if missing <= 10:
+        if missing <= _LISTED:
             lines.append(text + str(stats.lfs_pull_command))
         else:
             lines.append(text + "the command `-v` shows")
