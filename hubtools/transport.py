@@ -37,8 +37,8 @@ log = logging.getLogger(__name__)
 
 CHUNK = 1 << 20
 #: Size and number of the buffers a download cycles through: the socket fills
-#: one while the file gets another and a worker thread hashes a third, so peak
-#: memory is fixed (a few MiB) whatever the file size.
+#: one while worker threads write and hash the ones before, so peak memory is
+#: fixed (a few MiB) whatever the file size.
 BUFFER = 1 << 20
 BUFFERS = 6
 #: Largest manifest accepted, so a hostile server cannot fill memory.
@@ -222,27 +222,49 @@ def _fetch_bytes(url: str, settings: Settings) -> bytes:
                 _sleep_before(attempt, err, settings, url)
 
 
-class _Hasher:
-    """sha256 on a worker thread, fed from a fixed pool of buffers.
+class _Sink:
+    """Writes buffers to the file and hashes them on two worker threads.
 
-    hashlib releases the GIL on large buffers, so hashing one buffer overlaps
-    with receiving the next and writing the previous (the work that
-    ``curl | tee | openssl dgst`` spreads over three processes).
+    The calling thread only receives: it fills a buffer from a fixed pool,
+    hands it over, and takes the next free one. File writes and hashlib both
+    release the GIL on large buffers, so receiving, writing and hashing
+    overlap (the work ``curl | tee | openssl dgst`` spreads over three
+    processes), and peak memory is the pool, whatever the file size.
     """
 
-    def __init__(self, h: hashlib._Hash) -> None:
+    def __init__(self, f: BinaryIO, h: hashlib._Hash) -> None:
+        self.f = f
         self.h = h
         self._free: queue.SimpleQueue[bytearray] = queue.SimpleQueue()
         for _ in range(BUFFERS):
             self._free.put(bytearray(BUFFER))
-        self._todo: queue.Queue[tuple[bytearray, int] | None] = queue.Queue()
+        self._refs: dict[int, int] = {}
+        self._lock = threading.Lock()
         self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name="hubtools-sha256", daemon=True)
-        self._thread.start()
+        self._queues: list[queue.Queue[tuple[bytearray, int] | None]] = []
+        self._threads = []
+        for name, work in (("write", self._write), ("sha256", self._hash)):
+            q: queue.Queue[tuple[bytearray, int] | None] = queue.Queue()
+            thread = threading.Thread(
+                target=self._run, args=(q, work), name=f"hubtools-{name}", daemon=True
+            )
+            self._queues.append(q)
+            self._threads.append(thread)
+            thread.start()
 
-    def _run(self) -> None:
+    def _write(self, view: memoryview) -> None:
+        self.f.write(view)
+
+    def _hash(self, view: memoryview) -> None:
+        self.h.update(view)
+
+    def _run(
+        self,
+        q: queue.Queue[tuple[bytearray, int] | None],
+        work: Callable[[memoryview], None],
+    ) -> None:
         while True:
-            item = self._todo.get()
+            item = q.get()
             try:
                 if item is None:
                     return
@@ -250,15 +272,23 @@ class _Hasher:
                 if self._error is None:
                     try:
                         with memoryview(buf) as view:
-                            self.h.update(view[:n])
-                    except BaseException as err:  # pragma: no cover - hashlib does not fail
+                            work(view[:n])
+                    except BaseException as err:  # a write error (disk full) stops the download
                         self._error = err
-                self._free.put(buf)
+                self._release(buf)
             finally:
-                self._todo.task_done()
+                q.task_done()
+
+    def _release(self, buf: bytearray) -> None:
+        with self._lock:
+            left = self._refs.pop(id(buf)) - 1
+            if left:
+                self._refs[id(buf)] = left
+                return
+        self._free.put(buf)
 
     def buffer(self) -> bytearray:
-        """A free buffer (waits while all of them are being hashed)."""
+        """A free buffer (waits while all of them are being written or hashed)."""
         return self._free.get()
 
     def give_back(self, buf: bytearray) -> None:
@@ -266,19 +296,41 @@ class _Hasher:
         self._free.put(buf)
 
     def submit(self, buf: bytearray, n: int) -> None:
-        """Hash the first ``n`` bytes of ``buf``, then make it free again."""
-        self._todo.put((buf, n))
+        """Append the first ``n`` bytes of ``buf`` to the file and the hash.
+
+        Raises the error a worker met (such as OSError for a full disk).
+        """
+        self.check()
+        with self._lock:
+            self._refs[id(buf)] = len(self._queues)
+        for q in self._queues:
+            q.put((buf, n))
+
+    @property
+    def error(self) -> BaseException | None:
+        """The error a worker met (such as OSError for a full disk), if any."""
+        return self._error
+
+    def check(self) -> None:
+        """Raise the error a worker met, if any."""
+        if self._error is not None:
+            raise self._error
 
     def wait(self) -> hashlib._Hash:
-        """The hash object once every submitted buffer is in it."""
-        self._todo.join()
-        if self._error is not None:  # pragma: no cover
-            raise self._error
+        """The hash object once every submitted buffer is written and hashed.
+
+        Raises the error a worker met.
+        """
+        for q in self._queues:
+            q.join()
+        self.check()
         return self.h
 
     def close(self) -> None:
-        self._todo.put(None)
-        self._thread.join()
+        for q in self._queues:
+            q.put(None)
+        for thread in self._threads:
+            thread.join()
 
 
 def _reader(resp: requests.Response) -> Callable[[memoryview], int]:
@@ -387,7 +439,7 @@ def download_to(
     attempt = 0
     with session, part.open("a+b") as f:
         offset = f.seek(0, 2)
-        hasher = _Hasher(_hash_existing(f, offset))
+        sink = _Sink(f, _hash_existing(f, offset))
         bar = _progress(expected_size, offset, desc, settings)
         try:
             while True:
@@ -400,15 +452,14 @@ def download_to(
                     with _open_http(session, url, settings, headers) as resp:
                         if offset and resp.status_code != 206:
                             log.info("%s: server ignored Range, starting over", url)
-                            hasher.wait()
-                            hasher.h = _hash_existing(f, 0)
+                            sink.wait()
+                            sink.h = _hash_existing(f, 0)
                             offset = 0
                             bar.reset(expected_size)  # type: ignore[attr-defined]
-                        offset = _receive(
-                            resp, url, f, hasher, offset, expected_size, bar, settings
-                        )
+                        offset = _receive(resp, url, sink, offset, expected_size, bar)
                     break
                 except _Retryable as err:
+                    sink.wait()
                     offset = f.seek(0, 2)  # what arrived before the cut is kept
                     attempt += 1
                     if attempt > settings.retries:
@@ -417,9 +468,9 @@ def download_to(
                             "(what arrived is kept; the next try resumes from it)"
                         ) from err
                     _sleep_before(attempt, err, settings, url)
-            h = hasher.wait()
+            h = sink.wait()
         finally:
-            hasher.close()
+            sink.close()
             bar.close()  # type: ignore[attr-defined]
         f.flush()
     return Fetched(size=offset, sha256=h.hexdigest())
@@ -428,14 +479,12 @@ def download_to(
 def _receive(
     resp: requests.Response,
     url: str,
-    f: BinaryIO,
-    hasher: _Hasher,
+    sink: _Sink,
     offset: int,
     expected_size: int | None,
     bar: object,
-    settings: Settings,
 ) -> int:
-    """Write the body of ``resp`` at ``offset`` of ``f``, hashing it; the new offset.
+    """Hand the body of ``resp`` to ``sink`` (file at ``offset``, and hash); the new offset.
 
     Raises _Retryable when the body is cut short, WrongContentError when it
     is not the file or has the wrong size.
@@ -449,7 +498,7 @@ def _receive(
     first = offset == 0
     try:
         while True:
-            buf = hasher.buffer()
+            buf = sink.buffer()
             try:
                 with memoryview(buf) as view:
                     n = readinto(view)
@@ -464,18 +513,17 @@ def _receive(
                                 f"{expected_size}; it serves a different file"
                             )
                     if not n:
-                        hasher.give_back(buf)
+                        sink.give_back(buf)
                         break
                     if expected_size is not None and offset + n > expected_size:
                         raise WrongContentError(
                             f"{url}: the server sent more than the "
                             f"{expected_size} bytes the manifest gives"
                         )
-                    f.write(view[:n])
             except BaseException:
-                hasher.give_back(buf)
+                sink.give_back(buf)
                 raise
-            hasher.submit(buf, n)
+            sink.submit(buf, n)
             offset += n
             received += n
             bar.update(n)  # type: ignore[attr-defined]
@@ -485,8 +533,8 @@ def _receive(
         http.client.HTTPException,
         OSError,
     ) as err:
-        if isinstance(err, DownloadError):
-            raise
+        if isinstance(err, DownloadError) or err is sink.error:
+            raise  # not the network: the body is wrong, or the file cannot be written
         raise _Retryable(f"body cut short after byte {offset}: {err}") from err
     if length is not None and received < length:
         raise _Retryable(f"body cut short after byte {offset} ({received} of {length} bytes)")
