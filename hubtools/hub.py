@@ -178,7 +178,7 @@ def parse_repo(spec: str, settings: Settings | None = None) -> Repository:
     ``http(s)://...`` is a base URL; ``file://...``, an absolute path or one
     starting with ``.``/``~`` is a local folder; ``owner/name[:ref]`` (ref
     defaults to ``main``) is a GitHub repository, unless it names an existing
-    folder and does not look like one. Raises
+    folder that holds a manifest, or names a folder and does not look like one. Raises
     :class:`~hubtools.errors.UsageError` when ``spec`` is none of these, or
     names a folder that does not exist.
     """
@@ -207,6 +207,11 @@ def parse_repo(spec: str, settings: Settings | None = None) -> Repository:
         path = Path(urllib.request.url2pathname(urllib.parse.urlsplit(spec).path))
     elif spec.startswith((".", "~")) or os.path.isabs(spec):
         path = Path(spec).expanduser()
+    elif (Path(spec) / MANIFEST_NAME).is_file():
+        # A folder that holds a manifest wins over the GitHub reading of the same
+        # words: `hubtools list --repo fixtures/zoo` means the folder.
+        log.info("using the local folder %s (it holds %s)", spec, MANIFEST_NAME)
+        path = Path(spec)
     else:
         match = _GITHUB_RE.match(spec)
         if match:
