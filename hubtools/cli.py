@@ -674,6 +674,10 @@ def inspect_command(
 ) -> None:
     """Show sha256, size, opset and io_ports of ONNX model files.
 
+    A .tar.gz or .zip holding one .onnx model and its external data (the zoo's
+    new-layout archives) gives the archive's sha256 and size and the model's
+    ONNX facts, read without extracting anything.
+
     Exit 0 when every file is a model without problems, 1 when one is not an
     ONNX model or has a problem (such as external data outside its folder),
     2 when one cannot be read.
@@ -681,13 +685,17 @@ def inspect_command(
     import json
 
     from hubtools.errors import InvalidModelError
-    from hubtools.onnx_info import inspect_file
+    from hubtools.onnx_info import inspect_archive, inspect_file
 
     status = EXIT_OK
     several = len(paths) > 1
     for path in paths:
+        archive = next((k for k in ("tar.gz", "zip") if path.name.endswith(f".{k}")), None)
         try:
-            facts = inspect_file(path, hash=not no_hash)
+            if archive is not None:
+                facts = inspect_archive(path, archive, hash=not no_hash)
+            else:
+                facts = inspect_file(path, hash=not no_hash)
         except (HubtoolsError, OSError) as err:
             code = EXIT_PROBLEMS if isinstance(err, InvalidModelError) else EXIT_ERROR
             status = max(status, code)
