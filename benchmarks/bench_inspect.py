@@ -34,21 +34,12 @@ _DIM = 1024
 _LAYER_BYTES = _DIM * _DIM * 4
 
 
-def _varint(value: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte = value & 0x7F
-        value >>= 7
-        if value:
-            out.append(byte | 0x80)
-        else:
-            out.append(byte)
-            return bytes(out)
-
-
 def _field(number: int, payload_len: int) -> bytes:
     """Tag and length of a length-delimited protobuf field."""
-    return _varint(number << 3 | 2) + _varint(payload_len)
+    # The reader's own encoder; imported here so the measuring parent stays small.
+    from hubtools.onnx_info import _encode_varint
+
+    return _encode_varint(number << 3 | 2) + _encode_varint(payload_len)
 
 
 def write_model(path: Path, target_bytes: int) -> int:

@@ -32,7 +32,6 @@ import posixpath
 import re
 from collections import defaultdict
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import yaml
@@ -64,21 +63,6 @@ try:  # the C loader is ~10x faster; fall back where libyaml is missing
     _Loader: Any = yaml.CSafeLoader
 except AttributeError:  # pragma: no cover - depends on the PyYAML build
     _Loader = yaml.SafeLoader
-
-
-@dataclass(frozen=True)
-class TurnkeyModel:
-    """One new-layout folder, as read from its files (before file facts)."""
-
-    folder: str
-    stats_file: str
-    artifact: str
-    model: str
-    opset_version: int
-    onnx_version: str
-    tags: tuple[str, ...]
-    metadata: tuple[tuple[str, JSONValue], ...]
-    archive: str | None
 
 
 class YamlError(ValueError):
@@ -174,8 +158,8 @@ def _dims(value: object) -> JSONValue:
 
 def read_folder(
     stats_file: str, text: str, folder_files: list[str]
-) -> tuple[TurnkeyModel | None, list[Problem]]:
-    """One folder's model, or None with the reason as a warning."""
+) -> tuple[Candidate | None, list[Problem]]:
+    """One folder's candidate entry, or None with the reason as a warning."""
     folder = posixpath.dirname(stats_file)
     problems: list[Problem] = []
     try:
@@ -288,14 +272,14 @@ def read_folder(
         metadata.append(("source", stats["builtin_model_script"]))
     if archive is not None:
         metadata.append(("model_archive", archive))
-    model = TurnkeyModel(
-        folder=folder,
-        stats_file=stats_file,
-        artifact=artifact,
+    model = Candidate(
         model=f"{name}_{author}",
-        opset_version=opset,
+        model_path=artifact,
         onnx_version=release,
+        opset_version=opset,
         tags=tuple(tags),
+        model_with_data_path=None,
+        location=Location(stats_file),
         metadata=tuple(metadata),
         archive=archive,
     )
@@ -354,19 +338,7 @@ class TurnkeyCollector:
             )
             problems.extend(found)
             if model is not None:
-                candidates.append(
-                    Candidate(
-                        model=model.model,
-                        model_path=model.artifact,
-                        onnx_version=model.onnx_version,
-                        opset_version=model.opset_version,
-                        tags=model.tags,
-                        model_with_data_path=None,
-                        location=Location(stats_file),
-                        metadata=model.metadata,
-                        archive=model.archive,
-                    )
-                )
+                candidates.append(model)
         notes = (
             (f"{skipped} model folders under skip/ were left out (--include-skipped takes them)",)
             if skipped

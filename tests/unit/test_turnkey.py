@@ -43,7 +43,7 @@ def test_reads_a_folder_into_a_model() -> None:
     assert problems == []
     assert model is not None
     assert (model.model, model.opset_version, model.onnx_version) == ("resnet50_timm", 17, "1.12.0")
-    assert model.artifact == f"{FOLDER}/resnet50_Opset17.onnx"
+    assert model.model_path == f"{FOLDER}/resnet50_Opset17.onnx"
     assert model.tags == ("computer vision", "timm", "ResNet")
     assert model.metadata == (
         ("author", "timm"),
