@@ -114,6 +114,29 @@ def semantic_problems(entries: Iterable[tuple[int, ModelEntry]], source: str) ->
                 Severity.WARNING,
             )
         previous = (index, entry.model_path)
+        archive = entry.metadata.get("model_archive")
+        suffix = next(
+            (k for k in ("tar.gz", "tgz", "zip") if entry.model_path.endswith(f".{k}")), None
+        )
+        if suffix is not None and archive is None:
+            yield _problem(
+                source,
+                f"/{index}/model_path",
+                "archive-without-format",
+                f"model_path {entry.model_path!r} is an archive, but metadata.model_archive is "
+                "not set, so clients will try to load the archive as an ONNX model",
+                f'add "model_archive": "{"tar.gz" if suffix == "tgz" else suffix}" to the metadata',
+            )
+        elif isinstance(archive, str) and not entry.model_path.endswith(f".{archive}"):
+            yield _problem(
+                source,
+                f"/{index}/metadata/model_archive",
+                "archive-format-mismatch",
+                f"model_archive says {archive!r}, but model_path {entry.model_path!r} does not "
+                f"end in .{archive}",
+                "make model_archive name the archive's real format",
+                Severity.WARNING,
+            )
         if not entry.metadata.tags:
             yield _problem(
                 source,
