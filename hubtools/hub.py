@@ -668,7 +668,7 @@ class Hub:
         )
         raise kind(
             f"{model} ({path}): none of the {len(urls)} sources served a file with the "
-            f"manifest's size and sha256, so nothing was cached: {notes}; add a mirror that "
+            f"manifest's size and sha256, so nothing was accepted: {notes}; add a mirror that "
             "serves it (HUBTOOLS_MIRRORS) or retry later"
         ) from errors[-1]
 
