@@ -22,7 +22,17 @@ EXIT_OK, EXIT_PROBLEMS, EXIT_ERROR = 0, 1, 2
 log = logging.getLogger("hubtools")
 
 
-def _configure_logging(verbose: int, quiet: int) -> None:
+def _configure_logging(ctx: click.Context, verbose: int, quiet: int) -> None:
+    """Send the ``hubtools`` logger to stderr at the level -v/-q ask for, for
+    this command only: the logger is put back as it was when the command ends,
+    so a program (or a test) that runs several commands in one process keeps
+    its own logging."""
+    saved = (log.handlers[:], log.level, log.propagate)
+
+    def restore() -> None:
+        log.handlers[:], log.level, log.propagate = saved
+
+    ctx.call_on_close(restore)
     level = logging.WARNING - 10 * verbose + 10 * quiet
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
@@ -62,7 +72,7 @@ class _Group(click.Group):
 def cli(ctx: click.Context, verbose: int, quiet: int, debug: bool) -> None:
     """Generate, validate and use ONNX model hub manifests."""
     ctx.obj = {"debug": debug}
-    _configure_logging(verbose, quiet)
+    _configure_logging(ctx, verbose, quiet)
 
 
 def main(argv: list[str] | None = None) -> None:
