@@ -405,8 +405,12 @@ def _hash_existing(f: BinaryIO, size: int) -> hashlib._Hash:
             break
         h.update(block)
         left -= len(block)
+    # Truncate only when there is something past ``size``: on ext4 a truncate
+    # (even of an empty file) makes close() allocate and flush every delayed
+    # block written since (auto_da_alloc), 0.2 s for 512 MiB.
+    if f.seek(0, 2) > size:
+        f.truncate(size)
     f.seek(size)
-    f.truncate()
     return h
 
 
