@@ -1,0 +1,25 @@
+"""fixtures/zoo is what fixtures/build_zoo.py writes, byte for byte."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
+
+
+def test_build_zoo_reproduces_the_committed_fixture_zoo(tmp_path: Path) -> None:
+    spec = importlib.util.spec_from_file_location("build_zoo", FIXTURES / "build_zoo.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    written = module.build(tmp_path)
+    built = {p.relative_to(tmp_path).as_posix(): p.read_bytes() for p in written}
+    committed = {
+        p.relative_to(FIXTURES / "zoo").as_posix(): p.read_bytes()
+        for p in (FIXTURES / "zoo").rglob("*")
+        if p.is_file() and p.name != "ONNX_HUB_MANIFEST.json"
+    }
+    assert sorted(built) == sorted(committed)
+    assert [name for name in built if built[name] != committed[name]] == []
