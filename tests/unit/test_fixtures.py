@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import sys
 from pathlib import Path
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
@@ -13,7 +14,11 @@ def test_build_zoo_reproduces_the_committed_fixture_zoo(tmp_path: Path) -> None:
     assert spec is not None
     assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    sys.modules["build_zoo"] = module  # its dataclasses look their module up there
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        del sys.modules["build_zoo"]
     written = module.build(tmp_path)
     built = {p.relative_to(tmp_path).as_posix(): p.read_bytes() for p in written}
     committed = {
