@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -133,3 +134,22 @@ def test_unreadable_manifest_exits_2(run_cli: RunCli, old: Path, tmp_path: Path)
     run = run_cli("diff", old, bad)
     assert run.exit_code == 2
     assert "expected list, got dict" in run.stderr
+
+
+def test_diff_resolves_names_as_the_client_does(shared_zoo: Path) -> None:
+    from hubtools import hub
+    from hubtools.diff import default_entry
+    from hubtools.manifest import Manifest
+
+    manifest = Manifest.load(shared_zoo / "ONNX_HUB_MANIFEST.json")
+    repo = str(shared_zoo)
+    counts = Counter(e.model.casefold() for e in manifest)
+    # The names where resolution has a choice to make (several opsets or entries).
+    names = sorted({e.model for e in manifest if counts[e.model.casefold()] > 1})
+    assert len(names) > 10
+    for name in names:
+        spelling = name.upper()
+        entry = default_entry(manifest.entries, spelling)
+        assert entry is not None
+        info = hub.get_model_info(spelling, repo=repo)
+        assert (info.model_path, info.opset) == (entry.model_path, entry.opset_version)
