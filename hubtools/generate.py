@@ -539,6 +539,24 @@ def _dedupe(candidates: Iterable[Candidate], report: Report) -> list[Candidate]:
                 "list each model file once",
             )
         )
+    by_name: dict[tuple[str, int], Candidate] = {}
+    for candidate in seen.values():
+        key = (candidate.model.casefold(), candidate.opset_version)
+        first = by_name.setdefault(key, candidate)
+        if first is not candidate:
+            # Kept (the file is real), but clients look names up case-insensitively
+            # with the opset: only the first of the two can ever be loaded by name.
+            report.add(
+                _warning(
+                    "duplicate-model",
+                    f"model {candidate.model!r} with opset {candidate.opset_version} is "
+                    f"already declared at {first.location}; a client asking for it by name "
+                    "gets only one of them",
+                    candidate.location.file,
+                    candidate.location.line,
+                    "give one of them another name",
+                )
+            )
     return list(seen.values())
 
 

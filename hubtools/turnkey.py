@@ -340,7 +340,10 @@ class TurnkeyCollector:
             if model is not None:
                 candidates.append(model)
         notes = (
-            (f"{skipped} model folders under skip/ were left out (--include-skipped takes them)",)
+            (
+                f"{skipped} model folder{'s' if skipped != 1 else ''} under skip/ "
+                f"{'were' if skipped != 1 else 'was'} left out (--include-skipped takes them)",
+            )
             if skipped
             else ()
         )

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from hubtools.turnkey import YamlError, load_stats, onnx_release_for_opset, read_folder
@@ -110,3 +112,42 @@ def test_release_for_opset_comes_from_onnx(opset: int, release: str) -> None:
 
 def test_unknown_future_opset() -> None:
     assert onnx_release_for_opset(10_000) is None
+
+
+def test_collector_skips_skip_folders_unless_asked(tmp_path: Path) -> None:
+    from hubtools.repo import list_files
+    from hubtools.turnkey import TurnkeyCollector
+
+    for folder in (FOLDER, "Computer_Vision/skip/resnet50_Opset17_timm"):
+        (tmp_path / folder).mkdir(parents=True)
+        (tmp_path / folder / "turnkey_stats.yaml").write_text(STATS)
+        (tmp_path / folder / "resnet50_Opset17.onnx").write_bytes(b"x")
+    repo = list_files(tmp_path)
+    found = TurnkeyCollector().collect(repo)
+    assert [c.model_path for c in found.candidates] == [f"{FOLDER}/resnet50_Opset17.onnx"]
+    assert found.notes == (
+        "1 model folder under skip/ was left out (--include-skipped takes them)",
+    )
+    both = TurnkeyCollector(include_skipped=True).collect(repo)
+    assert len(both.candidates) == 2
+    assert both.notes == ()
+    # Same name and opset twice: the validator's duplicate-model check is what catches it.
+    assert {c.model for c in both.candidates} == {"resnet50_timm"}
+
+
+def test_generate_warns_when_two_folders_share_name_and_opset(tmp_path: Path) -> None:
+    from hubtools.generate import generate_manifest
+
+    for folder in (FOLDER, "Computer_Vision/skip/resnet50_Opset17_timm"):
+        (tmp_path / folder).mkdir(parents=True)
+        (tmp_path / folder / "turnkey_stats.yaml").write_text(STATS)
+        (tmp_path / folder / "resnet50_Opset17.onnx").write_bytes(
+            b"version https://git-lfs.github.com/spec/v1\noid sha256:" + b"a" * 64 + b"\nsize 9\n"
+        )
+    result = generate_manifest(tmp_path, include_skipped=True)
+    assert len(result.manifest) == 2
+    found = [
+        (p.code, p.location.file) for p in result.report.warnings if p.code != "top-readme-missing"
+    ]
+    skipped = "Computer_Vision/skip/resnet50_Opset17_timm/turnkey_stats.yaml"
+    assert found == [("duplicate-model", skipped)]  # the later one is named
