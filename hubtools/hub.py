@@ -62,6 +62,7 @@ from hubtools.errors import (
     Report,
     UntrustedRepositoryError,
     UsageError,
+    WrongContentError,
 )
 from hubtools.manifest import MANIFEST_NAME, JSONObject, JSONValue, ModelEntry
 
@@ -435,8 +436,10 @@ class Hub:
         """Every usable entry of ``repo``'s manifest, fetched (or, offline, from the cache).
 
         Online, the manifest is validated and then kept in the cache for
-        offline use. Raises :class:`~hubtools.errors.DownloadError` when it
-        cannot be fetched (404 with its URL), ManifestError when it is not a
+        offline use; when it cannot be fetched (network down, server error after
+        the retries), the kept copy is used with a warning. Raises
+        :class:`~hubtools.errors.DownloadError` when it cannot be fetched and no
+        copy is kept, or on a 404 (with its URL), ManifestError when it is not a
         manifest, NotCachedError offline with no kept copy, UsageError for a
         bad ``repo``.
         """
@@ -454,7 +457,24 @@ class Hub:
                     f"at {kept}; run once online, or unset HUBTOOLS_OFFLINE"
                 ) from None
             return parse_manifest(text, str(kept))
-        text = transport.fetch_text(repository.manifest_url, settings)
+        try:
+            text = transport.fetch_text(repository.manifest_url, settings)
+        except WrongContentError:
+            raise  # a 404 or not a manifest: the repository changed, a kept copy would hide it
+        except DownloadError as err:
+            # The network or the server is down: what was fetched before still works,
+            # as a model hub client is expected to (HUBTOOLS_OFFLINE skips the attempt).
+            try:
+                text = kept.read_text(encoding="utf-8")
+            except FileNotFoundError:
+                raise err from None
+            log.warning(
+                "cannot fetch the manifest of %s (%s); using the copy kept at %s",
+                repo,
+                err,
+                kept,
+            )
+            return parse_manifest(text, str(kept))
         infos = parse_manifest(text, repository.manifest_url)
         kept.parent.mkdir(parents=True, exist_ok=True)
         _cache.write_text_atomic(kept, text)
