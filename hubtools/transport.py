@@ -143,6 +143,22 @@ def _file_path(url: str) -> Path:
     return Path(urllib.request.url2pathname(parsed.path))
 
 
+def _unresolvable(err: BaseException) -> bool:
+    """True when a connection failed because the host name has no address."""
+    import urllib3
+
+    seen: BaseException | None = err
+    while seen is not None:
+        if isinstance(seen, urllib3.exceptions.NameResolutionError):
+            return True
+        if isinstance(seen, urllib3.exceptions.MaxRetryError) and seen.reason is not None:
+            seen = seen.reason
+            continue
+        nested = seen.args[0] if seen.args and isinstance(seen.args[0], BaseException) else None
+        seen = nested or seen.__cause__
+    return False
+
+
 @contextmanager
 def _open_http(
     session: requests.Session, url: str, settings: Settings, headers: dict[str, str]
@@ -164,6 +180,14 @@ def _open_http(
             f"the last to {last}; check the repository or mirror URL"
         ) from err
     except (requests.ConnectionError, requests.Timeout) as err:
+        if _unresolvable(err):
+            # No DNS answer: no network, or a wrong host name. Waiting and retrying
+            # (half a minute with the default backoff) rarely changes that.
+            host = urllib.parse.urlsplit(url).hostname
+            raise DownloadError(
+                f"{url}: cannot resolve the host {host} (no network, or a wrong host name); "
+                "set HUBTOOLS_OFFLINE=1 to use only the cache"
+            ) from err
         raise _Retryable(f"connection failed: {err}") from err
     except requests.RequestException as err:
         raise DownloadError(f"{url}: request failed: {err}") from err

@@ -50,3 +50,18 @@ def test_a_404_is_not_hidden_by_the_kept_copy(zoo: Zoo) -> None:
     zoo.server.fault(MANIFEST, Fault("404", times=-1))
     with pytest.raises(DownloadError, match="HTTP 404"):
         hub.list_models(zoo.repo)
+
+
+def test_unresolvable_host_is_not_retried_and_falls_back(
+    zoo: Zoo, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    names = [m.model for m in hub.list_models(zoo.repo)]
+    kept_key = zoo.repo  # the kept copy is per repository and ref, not per endpoint
+    monkeypatch.setenv("HUBTOOLS_GITHUB_RAW", "http://hubtools-test.invalid/raw")
+    monkeypatch.setenv("HUBTOOLS_RETRIES", "5")  # would sleep ~31 s if it retried
+    with caplog.at_level(logging.WARNING, logger="hubtools"):
+        assert [m.model for m in hub.list_models(kept_key)] == names
+    (message,) = _records(caplog)
+    assert "cannot resolve the host hubtools-test.invalid" in message
+    with pytest.raises(DownloadError, match=r"cannot resolve the host hubtools-test\.invalid"):
+        hub.list_models(f"{zoo.repo.split(':')[0]}:other-ref")
