@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import logging
 import os
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -26,7 +25,6 @@ from hubtools.schema import schema_problems
 if TYPE_CHECKING:  # onnx_info imports onnx (~0.3 s): only --repo on content needs it
     from hubtools.onnx_info import FileFacts
 
-log = logging.getLogger(__name__)
 
 _REGENERATE = "run `hubtools generate` to recompute it"
 

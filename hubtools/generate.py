@@ -21,7 +21,6 @@ it cannot work at all.
 
 from __future__ import annotations
 
-import logging
 import os
 import posixpath
 import tempfile
@@ -60,7 +59,6 @@ __all__ = [
     "write_manifest",
 ]
 
-log = logging.getLogger(__name__)
 
 #: Columns of a legacy model table: key -> accepted names, canonical first.
 MODEL_COLUMNS: Mapping[str, tuple[str, ...]] = {
