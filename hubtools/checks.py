@@ -215,7 +215,7 @@ def _check_document(doc: JSONDocument, repo: Path | None, jobs: int | None) -> V
     count = 0
     if isinstance(doc.data, list):
         count = len(doc.data)
-        failed = {_entry_index(p.location.pointer) for p in schema_found}
+        failed = {entry_index(p.location.pointer) for p in schema_found}
         entries = _typed_entries(doc, {i for i in failed if i is not None}, report)
         problems.extend(semantic_problems(entries, doc.source))
         if repo is not None:
@@ -225,7 +225,8 @@ def _check_document(doc: JSONDocument, repo: Path | None, jobs: int | None) -> V
     return ValidationResult(doc.source, manifest, report, count)
 
 
-def _entry_index(pointer: str | None) -> int | None:
+def entry_index(pointer: str | None) -> int | None:
+    """The index of the top-level entry a JSON pointer leads into (None for the root)."""
     if not pointer:
         return None
     head = pointer.split("/")[1]

@@ -37,7 +37,6 @@ raised one. What changed, on purpose:
 from __future__ import annotations
 
 import contextvars
-import json
 import logging
 import os
 import re
@@ -297,57 +296,41 @@ def _interactive() -> bool:
     return sys.stdin.isatty() and sys.stderr.isatty()
 
 
-def _load_checker() -> Callable[[str, str], tuple[object, Report]] | None:
-    """``hubtools.checks.check_manifest_text`` when that module is there."""
-    import importlib
-
-    try:
-        module = importlib.import_module("hubtools.checks")
-    except ImportError:
-        return None
-    return cast(
-        "Callable[[str, str], tuple[object, Report]] | None",
-        getattr(module, "check_manifest_text", None),
-    )
-
-
 def _refused_indices(report: Report, source: str) -> set[int]:
     """Indices of entries that have error problems; other errors are logged."""
+    from hubtools.checks import entry_index
+
     bad: set[int] = set()
     for problem in report.errors:
-        pointer = problem.location.pointer or ""
-        head = pointer.split("/")[1] if pointer.count("/") else ""
-        if head.isdigit():
-            bad.add(int(head))
-        else:
+        index = entry_index(problem.location.pointer)
+        if index is None:
             log.warning("%s: %s", source, problem)
+        else:
+            bad.add(index)
     return bad
 
 
 def parse_manifest(text: str, source: str) -> list[ModelInfo]:
     """The usable entries of a manifest, validated; refused entries are logged as warnings.
 
-    Uses the schema and semantic checks of :mod:`hubtools.checks` when it is
-    available; in any case refuses entries of the wrong shape and entries
+    Runs the schema and semantic checks of :mod:`hubtools.checks` (the text is
+    parsed once), refuses entries with errors, and, as defense in depth, entries
     whose paths or sha256 could escape the cache. Raises
     :class:`~hubtools.errors.ManifestError` when the text is not a JSON array.
     """
-    bad: set[int] = set()
-    checker = _load_checker()
-    if checker is not None:
-        manifest, report = checker(text, source)
-        if manifest is None:
-            shown = "; ".join(str(p) for p in report.errors[:5]) or "not a manifest"
-            raise ManifestError(f"{source}: {shown}")
-        bad = _refused_indices(report, source)
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise ManifestError(f"{source}: line {err.lineno} column {err.colno}: {err.msg}") from err
-    if not isinstance(data, list):
-        raise ManifestError(f"{source}: expected a JSON array of entries")
+    # Imported here: jsonschema costs ~0.1 s and only a fetched manifest needs it.
+    from hubtools.checks import check_document
+    from hubtools.jsonfile import parse_json
+
+    doc = parse_json(text, source)  # ManifestError with line and column when not JSON
+    result = check_document(doc)
+    data = doc.data
+    if result.manifest is None or not isinstance(data, list):
+        shown = "; ".join(str(p) for p in result.report.errors[:5]) or "not a manifest"
+        raise ManifestError(f"{source}: {shown}")
+    bad = _refused_indices(result.report, source)
     infos = []
-    for i, raw in enumerate(cast("list[JSONValue]", data)):
+    for i, raw in enumerate(data):
         if i in bad:
             log.warning("%s: entry /%d refused: it has schema or check errors", source, i)
             continue
