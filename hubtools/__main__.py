@@ -1,6 +1,6 @@
 """``python -m hubtools``: the same as the ``hubtools`` command."""
 
-from hubtools.cli import main
+from hubtools.cli import run
 
 if __name__ == "__main__":
-    main()
+    run()

@@ -34,8 +34,6 @@ from collections import defaultdict
 from collections.abc import Mapping
 from typing import Any
 
-import yaml
-
 from hubtools.collect import Candidate, CollectResult
 from hubtools.collect import warning as _warn
 from hubtools.errors import Location, Problem
@@ -59,10 +57,17 @@ _WANTED = (
 )
 _TOP_KEY = re.compile(r"^([A-Za-z_][\w .-]*):(?:\s|$)")
 
-try:  # the C loader is ~10x faster; fall back where libyaml is missing
-    _Loader: Any = yaml.CSafeLoader
-except AttributeError:  # pragma: no cover - depends on the PyYAML build
-    _Loader = yaml.SafeLoader
+
+def _yaml_load(text: str) -> Any:
+    """``yaml.load`` with the C safe loader (~10x faster) where libyaml is there.
+
+    PyYAML is imported here, not at the top: a repository without
+    turnkey_stats.yaml files never needs it (it takes ~20 ms to import).
+    """
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return yaml.load(text, Loader=loader)
 
 
 class YamlError(ValueError):
@@ -98,17 +103,19 @@ def load_stats(text: str) -> dict[str, Any]:
     Raises:
         YamlError: the text is not YAML or not a mapping (with the line).
     """
+    from yaml import YAMLError
+
     fast = _fast_blocks(text)
     if fast is not None:
         try:
-            data = yaml.load(fast, Loader=_Loader)
-        except yaml.YAMLError:
+            data = _yaml_load(fast)
+        except YAMLError:
             data = None  # parse the whole file below, for the right line number
         if isinstance(data, dict):
             return data
     try:
-        data = yaml.load(text, Loader=_Loader)
-    except yaml.YAMLError as err:
+        data = _yaml_load(text)
+    except YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
         problem = getattr(err, "problem", None) or str(err).splitlines()[0]

@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import git
 import pytest
 
 from hubtools.errors import UsageError
-from hubtools.repo import ChangeSet, LinkError, changed_since, list_files, resolve_link
+from hubtools.repo import (
+    ChangeSet,
+    LinkError,
+    _may_be_in_git,
+    changed_since,
+    list_files,
+    resolve_link,
+)
 
 
 def _repo(root: Path, files: dict[str, str]) -> git.Repo:
@@ -46,6 +55,36 @@ def test_plain_walk_outside_git(tmp_path: Path) -> None:
     files = list_files(tmp_path)
     assert not files.is_git
     assert files.files == frozenset({"README.md", "m/a.onnx"})
+
+
+def test_git_dir_in_the_environment_is_left_to_gitpython(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = tmp_path / "repo"
+    _repo(repo, {"README.md": "x"})
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    assert not _may_be_in_git(plain)
+    assert _may_be_in_git(repo / "sub" / "folder")  # .git above, even if not there yet
+    monkeypatch.setenv("GIT_DIR", str(repo / ".git"))
+    assert _may_be_in_git(plain)
+
+
+def test_generating_a_plain_folder_loads_neither_gitpython_nor_yaml_nor_onnx(
+    tmp_path: Path,
+) -> None:
+    # Start-up time: these imports cost ~60, ~20 and ~200 ms and are not needed here.
+    (tmp_path / "README.md").write_text("# zoo\n")
+    code = (
+        "import sys\n"
+        "from hubtools.generate import generate_manifest\n"
+        "assert len(generate_manifest(sys.argv[1]).manifest) == 0\n"
+        "print(sorted(m for m in ('git', 'yaml', 'onnx') if m in sys.modules))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, check=True
+    )
+    assert out.stdout == "[]\n"
 
 
 def test_list_files_of_a_file_is_a_usage_error(tmp_path: Path) -> None:

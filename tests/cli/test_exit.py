@@ -1,0 +1,114 @@
+"""The console script's exit: status codes, output kept, atexit handlers, threads.
+
+``hubtools.cli.run`` ends the process with ``os._exit`` after the command (see
+its docstring); these tests run real processes to prove nothing is lost on
+the way out.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+INVALID = ROOT / "fixtures" / "manifests" / "invalid" / "duplicate-model.json"
+
+
+def _python(*args: str) -> subprocess.CompletedProcess[str]:
+    # Block-buffered output, as on most machines: unbuffered, a missing flush
+    # before the hard exit would go unseen.
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    return subprocess.run(
+        [sys.executable, *args], capture_output=True, text=True, check=False, cwd=ROOT, env=env
+    )
+
+
+def test_problems_exit_1_with_every_line_written_to_a_pipe() -> None:
+    out = _python("-m", "hubtools", "validate", str(INVALID))
+    assert out.returncode == 1
+    assert out.stdout == (
+        f"{INVALID}:45:18: error duplicate-model /1/model: model 'mnist-12' with opset 12 is"
+        " already listed at /0 (names match case-insensitively) (fix: rename one of them or"
+        " remove the duplicate entry)\n"
+    )
+    assert out.stderr == "invalid: 1 error, 0 warnings; checked 2 entries\n"
+
+
+def test_long_output_to_a_pipe_is_flushed_whole(tmp_path: Path) -> None:
+    # 1,738 lines: far more than one pipe buffer, so a missing flush would cut it.
+    archive = ("--repo", "onnx/models:archive", "--cache-dir", str(tmp_path))
+    out = _python("-m", "hubtools", "list", *archive)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert len(lines) == 1 + 1738
+    assert out.stderr.endswith("1738 model(s)\n")
+
+
+def test_unreadable_input_exits_2_and_usage_errors_exit_2() -> None:
+    missing = _python("-m", "hubtools", "validate", "no-such-file.json")
+    assert missing.returncode == 2
+    assert "no-such-file.json: no such file" in missing.stderr
+    usage = _python("-m", "hubtools", "--no-such-option")
+    assert usage.returncode == 2
+    assert "No such option '--no-such-option'" in usage.stderr
+
+
+@pytest.mark.parametrize(
+    ("code", "status", "stderr"),
+    [
+        ("sys.exit(None)", 0, ""),
+        ("sys.exit(3)", 3, ""),
+        ("sys.exit('bad thing')", 1, "bad thing\n"),
+    ],
+)
+def test_exit_status_is_what_python_would_give(code: str, status: int, stderr: str) -> None:
+    script = textwrap.dedent(
+        f"""
+        import sys
+        import hubtools.cli as cli
+        def main(argv=None):
+            {code}
+        cli.main = main
+        cli.run()
+        """
+    )
+    out = _python("-c", script)
+    assert (out.returncode, out.stderr) == (status, stderr)
+
+
+def test_atexit_handlers_run_and_their_output_is_kept() -> None:
+    script = textwrap.dedent(
+        f"""
+        import atexit, sys
+        atexit.register(print, "atexit ran")
+        sys.argv = ["hubtools", "validate", {str(INVALID)!r}]
+        from hubtools.cli import run
+        run()
+        """
+    )
+    out = _python("-c", script)
+    assert out.returncode == 1
+    assert out.stdout.endswith("remove the duplicate entry)\natexit ran\n")
+
+
+def test_a_running_thread_is_waited_for() -> None:
+    script = textwrap.dedent(
+        f"""
+        import sys, threading, time
+        def late():
+            time.sleep(0.3)
+            print("thread finished", flush=True)
+        threading.Thread(target=late).start()
+        sys.argv = ["hubtools", "validate", {str(INVALID)!r}]
+        from hubtools.cli import run
+        run()
+        """
+    )
+    out = _python("-c", script)
+    assert out.returncode == 1
+    assert out.stdout.endswith("thread finished\n")
