@@ -94,6 +94,10 @@ def run() -> NoReturn:
     `hubtools inspect` run. When some other thread is still running, it exits
     the usual way so that thread is waited for.
     """
+    # numpy comes in with onnx only (hubtools does no linear algebra); left to
+    # itself, OpenBLAS starts a thread per core at import that spins for ~0.1 s
+    # of CPU, taken from the hashing threads.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     try:
         main()
         status: object = 0

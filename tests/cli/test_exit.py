@@ -112,3 +112,24 @@ def test_a_running_thread_is_waited_for() -> None:
     out = _python("-c", script)
     assert out.returncode == 1
     assert out.stdout.endswith("thread finished\n")
+
+
+@pytest.mark.parametrize(("given", "seen"), [(None, "1"), ("4", "4")])
+def test_openblas_gets_one_thread_unless_the_user_chose(given: str | None, seen: str) -> None:
+    script = textwrap.dedent(
+        """
+        import os
+        import hubtools.cli as cli
+        def main(argv=None):
+            print(os.environ["OPENBLAS_NUM_THREADS"])
+        cli.main = main
+        cli.run()
+        """
+    )
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    if given is not None:
+        env["OPENBLAS_NUM_THREADS"] = given
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, env=env
+    )
+    assert out.stdout == f"{seen}\n"
