@@ -14,6 +14,7 @@ suggestion (see :func:`match_columns`).
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -81,9 +82,12 @@ class ColumnMatch:
     suggestions: Mapping[str, str]
 
 
+@functools.cache
 def _parser() -> MarkdownIt:
     # commonmark + the GFM table rule; "gfm-like" would also turn on linkify,
-    # which needs an extra package and does not change tables.
+    # which needs an extra package and does not change tables. One instance
+    # for every README: building its rule chains took half of a README's parse
+    # (parsing keeps its state per call, so sharing it is safe).
     return MarkdownIt("commonmark").enable("table")
 
 
