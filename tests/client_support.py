@@ -49,7 +49,8 @@ def tiny_model_bytes(opset: int = 13, name: str = "tiny", scale: float = 1.0) ->
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
     model.ir_version = 8
     onnx.checker.check_model(model)
-    return model.SerializeToString()
+    data: bytes = model.SerializeToString()
+    return data
 
 
 def make_test_data_tarball(model: bytes, top: str = "tiny") -> bytes:
