@@ -1,6 +1,6 @@
 """Benchmark ``hubtools generate`` against a plain hashlib pass over the same files.
 
-    python benchmarks/bench_generate.py [--models 30] [--mb 64]
+    python benchmarks/bench_generate.py [--models 30] [--mb 40] [--repeat 3]
 
 Builds a synthetic zoo in a temporary folder (deleted afterwards): a top README
 linking one model folder per model, each with a README table, a real ONNX model
@@ -10,8 +10,11 @@ holding one large initializer (``--mb`` MB of random bytes) and a small
 * the floor: a plain Python ``hashlib.sha256`` pass over every model and bundle;
 * ``hubtools generate ZOO`` and ``hubtools generate ZOO --jobs 2``.
 
-The page cache is warmed first so every run reads from memory. Also times a
-generate run over the real zoo snapshot in ../shared when it is there.
+The page cache is warmed first so every run reads from memory, hubtools is
+byte-compiled first as ``pip install`` would, and the three commands run in
+turn ``--repeat`` times (best of each), so a drift in the machine's speed
+hits them alike. Also times a generate run over the real zoo snapshot in
+../shared when it is there.
 Targets (issue 4): wall <= 1.2x the floor, <= 0.7x with --jobs 2, RSS <= 150 MB,
 real zoo < 2 s.
 """
