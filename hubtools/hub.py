@@ -564,35 +564,6 @@ class Hub:
             f"HUBTOOLS_TRUSTED_REPOS={name}, or a line {name!r} in {trusted_list}"
         )
 
-    def fetch(
-        self,
-        repo: str,
-        model: str,
-        path: str,
-        sha: str | None,
-        size: int | None,
-        *,
-        force_reload: bool = False,
-        silent: bool = False,
-        trust_repo: bool = False,
-    ) -> Path | None:
-        """The verified cache file of ``path`` in ``repo``, downloaded when needed.
-
-        Returns None when the user declined to trust the repository. Raises
-        what :meth:`fetch_file` raises.
-        """
-        got = self.fetch_file(
-            repo,
-            model,
-            path,
-            sha,
-            size,
-            force_reload=force_reload,
-            silent=silent,
-            trust_repo=trust_repo,
-        )
-        return None if got is None else got.path
-
     def fetch_file(
         self,
         repo: str,
@@ -769,7 +740,7 @@ class Hub:
 
         Returns None when trust was declined. Raises ModelNotFoundError when
         the entry has no ``model_with_data_path``, UnsafeArchiveError for an
-        unsafe or unreadable tarball, and what :meth:`fetch` raises.
+        unsafe or unreadable tarball, and what :meth:`fetch_file` raises.
         """
         info = self.get_model_info(model, repo, opset)
         path = _opt_str(info.metadata.get("model_with_data_path"))
@@ -778,7 +749,7 @@ class Hub:
                 f"{info.model} (opset {info.opset}) has no model_with_data_path in the "
                 "manifest, so it has no test data"
             )
-        archive_path = self.fetch(
+        got = self.fetch_file(
             repo,
             info.model,
             path,
@@ -788,8 +759,9 @@ class Hub:
             silent=silent,
             trust_repo=trust_repo,
         )
-        if archive_path is None:
+        if got is None:
             return None
+        archive_path = got.path
         dest = _cache.extracted_folder(archive_path)
         with _cache.locked(dest):
             if force_reload or not dest.is_dir():
