@@ -37,7 +37,7 @@ _LAYER_BYTES = _DIM * _DIM * 4
 def _field(number: int, payload_len: int) -> bytes:
     """Tag and length of a length-delimited protobuf field."""
     # The reader's own encoder; imported here so the measuring parent stays small.
-    from hubtools.onnx_info import _encode_varint
+    from hubtools.inspect.facts import _encode_varint
 
     return _encode_varint(number << 3 | 2) + _encode_varint(payload_len)
 
@@ -96,7 +96,7 @@ import hashlib, json, resource, sys, time
 from pathlib import Path
 mode, path = sys.argv[1], Path(sys.argv[2])
 if mode in ("inspect", "inspect-no-hash", "baseline"):
-    from hubtools.onnx_info import inspect_file
+    from hubtools.inspect.facts import inspect_file
 elif mode == "onnx.load":
     import onnx
 elif mode == "onnxruntime":

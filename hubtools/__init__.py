@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from hubtools.core.manifest import IOPort, IOPorts, Manifest, Metadata, ModelEntry
 from hubtools.errors import (
     ChecksumMismatchError,
     DownloadError,
@@ -18,7 +19,6 @@ from hubtools.errors import (
     UntrustedRepositoryError,
     UsageError,
 )
-from hubtools.manifest import IOPort, IOPorts, Manifest, Metadata, ModelEntry
 
 __version__ = "0.1.0"
 
@@ -56,12 +56,12 @@ __all__ = [
 # Imported on first use, so `import hubtools` stays light (no onnx, requests, git).
 _LAZY = {
     "hub": ("hubtools.hub", None),
-    "validate_manifest": ("hubtools.checks", "validate_manifest"),
-    "ValidationResult": ("hubtools.checks", "ValidationResult"),
-    "generate_manifest": ("hubtools.generate", "generate_manifest"),
-    "inspect_file": ("hubtools.onnx_info", "inspect_file"),
-    "FileFacts": ("hubtools.onnx_info", "FileFacts"),
-    "diff_manifests": ("hubtools.diff", "diff_manifests"),
+    "validate_manifest": ("hubtools.validate.checks", "validate_manifest"),
+    "ValidationResult": ("hubtools.validate.checks", "ValidationResult"),
+    "generate_manifest": ("hubtools.generate.pipeline", "generate_manifest"),
+    "inspect_file": ("hubtools.inspect.facts", "inspect_file"),
+    "FileFacts": ("hubtools.inspect.facts", "FileFacts"),
+    "diff_manifests": ("hubtools.core.diff", "diff_manifests"),
 }
 
 

@@ -22,7 +22,7 @@ raised one. What changed, on purpose:
 * files come from the first source that serves them: the repository's own
   host, then its mirrors (for ``onnx/models``, whose GitHub LFS files are
   gone, the Hugging Face copy of the zoo is built in); see
-  :mod:`hubtools.config` to add or replace mirrors. :func:`last_download`
+  :mod:`hubtools.client.config` to add or replace mirrors. :func:`last_download`
   says which source served a file, and it is logged at INFO;
 * ``repo="onnx/models:archive"`` lists the whole archived zoo (legacy and
   new-layout models) from a manifest shipped with hubtools, without network;
@@ -48,9 +48,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
-from hubtools import archive, config, transport
-from hubtools import cache as _cache
-from hubtools.config import Settings
+from hubtools.client import cache as _cache
+from hubtools.client import config, transport
+from hubtools.client.config import Settings
+from hubtools.core import archives as archive
+from hubtools.core.manifest import MANIFEST_NAME, JSONObject, JSONValue, ModelEntry
 from hubtools.errors import (
     ChecksumMismatchError,
     DownloadError,
@@ -63,7 +65,6 @@ from hubtools.errors import (
     UsageError,
     WrongContentError,
 )
-from hubtools.manifest import MANIFEST_NAME, JSONObject, JSONValue, ModelEntry
 
 if TYPE_CHECKING:
     import onnx
@@ -298,7 +299,7 @@ def _interactive() -> bool:
 
 def _refused_indices(report: Report, source: str) -> set[int]:
     """Indices of entries that have error problems; other errors are logged."""
-    from hubtools.checks import entry_index
+    from hubtools.validate.checks import entry_index
 
     bad: set[int] = set()
     for problem in report.errors:
@@ -313,14 +314,14 @@ def _refused_indices(report: Report, source: str) -> set[int]:
 def parse_manifest(text: str, source: str) -> list[ModelInfo]:
     """The usable entries of a manifest, validated; refused entries are logged as warnings.
 
-    Runs the schema and semantic checks of :mod:`hubtools.checks` (the text is
+    Runs the schema and semantic checks of :mod:`hubtools.validate.checks` (the text is
     parsed once), refuses entries with errors, and, as defense in depth, entries
     whose paths or sha256 could escape the cache. Raises
     :class:`~hubtools.errors.ManifestError` when the text is not a JSON array.
     """
     # Imported here: jsonschema costs ~0.1 s and only a fetched manifest needs it.
-    from hubtools.checks import check_document
-    from hubtools.jsonfile import parse_json
+    from hubtools.core.jsonfile import parse_json
+    from hubtools.validate.checks import check_document
 
     doc = parse_json(text, source)  # ManifestError with line and column when not JSON
     result = check_document(doc)
@@ -383,11 +384,11 @@ def _opt_int(value: JSONValue) -> int | None:
 class Hub:
     """The client behind the module functions, with explicit settings.
 
-    ``Hub()`` resolves :class:`~hubtools.config.Settings` at each call;
+    ``Hub()`` resolves :class:`~hubtools.client.config.Settings` at each call;
     ``Hub(settings)`` uses the given ones. ``confirm`` asks the user whether
     to trust a repository (default: a prompt on the terminal). ``mirrors``
     maps repositories to payload mirror lists, over every other setting (see
-    :mod:`hubtools.config`; ``"default"`` in a list stands for the mirrors it
+    :mod:`hubtools.client.config`; ``"default"`` in a list stands for the mirrors it
     replaces). ``last_download`` is the :class:`Download` of this client's
     last fetch.
     """

@@ -138,8 +138,8 @@ def test_unreadable_manifest_exits_2(run_cli: RunCli, old: Path, tmp_path: Path)
 
 def test_diff_resolves_names_as_the_client_does(shared_zoo: Path) -> None:
     from hubtools import hub
-    from hubtools.diff import default_entry
-    from hubtools.manifest import Manifest
+    from hubtools.core.diff import default_entry
+    from hubtools.core.manifest import Manifest
 
     manifest = Manifest.load(shared_zoo / "ONNX_HUB_MANIFEST.json")
     repo = str(shared_zoo)

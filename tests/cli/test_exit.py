@@ -70,7 +70,7 @@ def test_exit_status_is_what_python_would_give(code: str, status: int, stderr: s
     script = textwrap.dedent(
         f"""
         import sys
-        import hubtools.cli as cli
+        import hubtools.cli.commands as cli
         def main(argv=None):
             {code}
         cli.main = main
@@ -119,7 +119,7 @@ def test_openblas_gets_one_thread_unless_the_user_chose(given: str | None, seen:
     script = textwrap.dedent(
         """
         import os
-        import hubtools.cli as cli
+        import hubtools.cli.commands as cli
         def main(argv=None):
             print(os.environ["OPENBLAS_NUM_THREADS"])
         cli.main = main

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from hubtools.archive import find_model_folder, safe_extract
+from hubtools.core.archives import find_model_folder, safe_extract
 from hubtools.errors import UnsafeArchiveError
 from tests.client_support import make_tar, make_test_data_tarball, tiny_model_bytes
 

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from hubtools import hub
 from hubtools.cli import cli
-from hubtools.config import Settings
+from hubtools.client.config import Settings
 from hubtools.hub import ARCHIVE_REPO, parse_repo
 from tests.conftest import REPO_ROOT
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from hubtools import cache
+from hubtools.client import cache
 from hubtools.errors import ChecksumMismatchError, DownloadError, ManifestError
 from tests.client_support import sha256
 

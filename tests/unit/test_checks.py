@@ -8,8 +8,8 @@ import onnx
 import pytest
 from onnx import TensorProto, helper
 
-from hubtools.checks import check_manifest_text, validate_manifest
 from hubtools.errors import Severity
+from hubtools.validate.checks import check_manifest_text, validate_manifest
 
 
 def _model(opset: int = 13) -> bytes:

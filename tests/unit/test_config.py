@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from hubtools import config
-from hubtools.config import Settings
+from hubtools.client import config
+from hubtools.client.config import Settings
 from hubtools.errors import UsageError
 
 

@@ -14,16 +14,16 @@ import git
 import pytest
 from onnx import TensorProto, helper
 
-from hubtools.diff import diff_manifests
+from hubtools.core.diff import diff_manifests
+from hubtools.core.manifest import IOPort, IOPorts, Manifest
 from hubtools.errors import Location, Severity, UsageError
-from hubtools.generate import (
+from hubtools.generate.pipeline import (
     Candidate,
     CollectResult,
     generate_manifest,
     write_manifest,
 )
-from hubtools.manifest import IOPort, IOPorts, Manifest
-from hubtools.repo import RepoFiles
+from hubtools.generate.repo import RepoFiles
 
 from ..conftest import SHARED_ZOO
 
@@ -435,7 +435,7 @@ def test_real_zoo_with_previous_is_byte_identical_and_fast(real_zoo: Path) -> No
 
 @pytest.mark.shared
 def test_real_zoo_output_passes_the_validator(real_zoo: Path) -> None:
-    checks = pytest.importorskip("hubtools.checks")
+    checks = pytest.importorskip("hubtools.validate.checks")
     official = Manifest.load(real_zoo / "ONNX_HUB_MANIFEST.json")
     text = generate_manifest(real_zoo, previous=official).manifest.dumps()
     manifest, report = checks.check_manifest_text(text, "generated.json")

@@ -6,8 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from hubtools.errors import FileReadError, HubtoolsError
-from hubtools.hashing import (
+from hubtools.core.files import (
     CHUNK_BYTES,
     Digest,
     LfsPointer,
@@ -16,6 +15,7 @@ from hubtools.hashing import (
     read_lfs_pointer,
     sha256_file,
 )
+from hubtools.errors import FileReadError, HubtoolsError
 
 OID = "4d7a214614ab2935c943f9e0ff69d22eadbb8f32b1258daaa5e2ca24d17e2393"
 POINTER = f"version https://git-lfs.github.com/spec/v1\noid sha256:{OID}\nsize 12345\n".encode()

@@ -217,7 +217,7 @@ def test_set_dir_moves_the_cache_at_call_time(zoo: Zoo, tmp_path: Path) -> None:
         hub.load("mnist", zoo.repo)
         assert list((tmp_path / "elsewhere").rglob(f"{zoo.model('MNIST', 12).sha}_mnist-12.onnx"))
     finally:
-        from hubtools import config
+        from hubtools.client import config
 
         config.set_dir(None)
 

@@ -134,6 +134,6 @@ def test_set_dir_and_get_dir_round_trip(tmp_path: object) -> None:
         hub.set_dir(str(tmp_path))
         assert hub.get_dir() == str(tmp_path)
     finally:
-        from hubtools import config
+        from hubtools.client import config
 
         config.set_dir(None)

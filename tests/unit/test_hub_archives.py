@@ -13,7 +13,7 @@ import pytest
 from onnx import numpy_helper
 
 from hubtools import hub
-from hubtools.cache import list_cache, prune_cache
+from hubtools.client.cache import list_cache, prune_cache
 from hubtools.errors import ManifestError, ModelNotFoundError, UnsafeArchiveError
 from hubtools.hub import Hub
 from tests.client_support import (
@@ -161,7 +161,7 @@ def test_zip_symlink_member_is_refused(zoo: Zoo) -> None:
 
 
 def test_zip_member_and_size_limits(tmp_path: Path) -> None:
-    from hubtools.archive import safe_extract
+    from hubtools.core.archives import safe_extract
 
     archive = tmp_path / "big.zip"
     archive.write_bytes(_zip({f"f{i}": b"x" * 100 for i in range(5)}))

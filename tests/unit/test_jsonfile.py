@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
+from hubtools.core.jsonfile import parse_json, pointer_of, read_json_file
 from hubtools.errors import ManifestError
-from hubtools.jsonfile import parse_json, pointer_of, read_json_file
 
 TEXT = '[\n {"a": 1, "b": {"c": [1, 2, NaN]}, "a": 2},\n {"x~/y": 3, "": [true]}\n]'
 

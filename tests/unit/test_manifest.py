@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
+from hubtools.core.manifest import IOPort, IOPorts, Manifest, Metadata, ModelEntry
 from hubtools.errors import ManifestError
-from hubtools.manifest import IOPort, IOPorts, Manifest, Metadata, ModelEntry
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "manifests"
 

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from hubtools import hub
-from hubtools.checks import validate_manifest
-from hubtools.diff import default_entry, diff_manifests
-from hubtools.generate import generate_manifest
-from hubtools.manifest import Manifest
+from hubtools.core.diff import default_entry, diff_manifests
+from hubtools.core.manifest import Manifest
+from hubtools.generate.pipeline import generate_manifest
+from hubtools.validate.checks import validate_manifest
 from tests.cli.conftest import RunCli, run_cli  # noqa: F401  (the fixture)
 
 

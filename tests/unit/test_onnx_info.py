@@ -18,9 +18,9 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from onnx import TensorProto, helper
 
+from hubtools.core.manifest import Dim, IOPort, IOPorts, JSONValue
 from hubtools.errors import FileReadError, InvalidModelError
-from hubtools.manifest import Dim, IOPort, IOPorts, JSONValue
-from hubtools.onnx_info import (
+from hubtools.inspect.facts import (
     MAX_DEPTH,
     SMALL_TENSOR_BYTES,
     FileFacts,

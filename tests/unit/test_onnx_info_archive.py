@@ -11,7 +11,7 @@ import pytest
 from onnx import TensorProto, helper, numpy_helper
 
 from hubtools.errors import InvalidModelError
-from hubtools.onnx_info import inspect_archive, inspect_file
+from hubtools.inspect.facts import inspect_archive, inspect_file
 
 
 def _model_with_external_data(folder: Path) -> tuple[bytes, bytes]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from hubtools.readme_tables import (
+from hubtools.generate.markdown import (
     Cell,
     Row,
     match_columns,

@@ -11,7 +11,7 @@ import git
 import pytest
 
 from hubtools.errors import UsageError
-from hubtools.repo import (
+from hubtools.generate.repo import (
     ChangeSet,
     LinkError,
     _may_be_in_git,
@@ -77,7 +77,7 @@ def test_generating_a_plain_folder_loads_neither_gitpython_nor_yaml_nor_onnx(
     (tmp_path / "README.md").write_text("# zoo\n")
     code = (
         "import sys\n"
-        "from hubtools.generate import generate_manifest\n"
+        "from hubtools.generate.pipeline import generate_manifest\n"
         "assert len(generate_manifest(sys.argv[1]).manifest) == 0\n"
         "print(sorted(m for m in ('git', 'yaml', 'onnx') if m in sys.modules))\n"
     )

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hubtools.schema import load_schema, schema_problems, schema_text
+from hubtools.validate.schema import load_schema, schema_problems, schema_text
 
 ROOT = Path(__file__).resolve().parents[2]
 ELEMENTS = [

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from hubtools.config import Settings
+from hubtools.client.config import Settings
+from hubtools.client.transport import download_to, fetch_text
 from hubtools.errors import DownloadError
-from hubtools.transport import download_to, fetch_text
 from tests.client_support import Fault, HubServer, running_server, sha256
 
 DATA = bytes(range(256)) * 64  # 16 KiB

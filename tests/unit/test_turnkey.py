@@ -4,7 +4,12 @@ from pathlib import Path
 
 import pytest
 
-from hubtools.turnkey import YamlError, load_stats, onnx_release_for_opset, read_folder
+from hubtools.generate.collectors.turnkey import (
+    YamlError,
+    load_stats,
+    onnx_release_for_opset,
+    read_folder,
+)
 
 STATS = """\
 author: timm
@@ -115,8 +120,8 @@ def test_unknown_future_opset() -> None:
 
 
 def test_collector_skips_skip_folders_unless_asked(tmp_path: Path) -> None:
-    from hubtools.repo import list_files
-    from hubtools.turnkey import TurnkeyCollector
+    from hubtools.generate.collectors.turnkey import TurnkeyCollector
+    from hubtools.generate.repo import list_files
 
     for folder in (FOLDER, "Computer_Vision/skip/resnet50_Opset17_timm"):
         (tmp_path / folder).mkdir(parents=True)
@@ -136,7 +141,7 @@ def test_collector_skips_skip_folders_unless_asked(tmp_path: Path) -> None:
 
 
 def test_generate_warns_when_two_folders_share_name_and_opset(tmp_path: Path) -> None:
-    from hubtools.generate import generate_manifest
+    from hubtools.generate.pipeline import generate_manifest
 
     for folder in (FOLDER, "Computer_Vision/skip/resnet50_Opset17_timm"):
         (tmp_path / folder).mkdir(parents=True)

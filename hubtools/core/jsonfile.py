@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from json.decoder import scanstring  # type: ignore[attr-defined]
 from pathlib import Path
 
+from hubtools.core.manifest import JSONValue
 from hubtools.errors import ManifestError
-from hubtools.manifest import JSONValue
 
 _WS = re.compile(r"[ \t\n\r]*")
 _DECODER = json.JSONDecoder()

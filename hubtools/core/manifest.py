@@ -9,7 +9,7 @@ not know are kept, in their order, so that loading and dumping a manifest
 written as ``json.dumps(entries, indent=4)`` gives back the same bytes.
 
 Conversion from JSON assumes the data passed the schema (see
-:mod:`hubtools.schema`); on data that did not, :meth:`ModelEntry.from_json`
+:mod:`hubtools.validate.schema`); on data that did not, :meth:`ModelEntry.from_json`
 raises :class:`~hubtools.errors.ManifestError`.
 """
 

@@ -157,9 +157,9 @@ def validate(
 
     Exit 0 when valid, 1 when problems were found, 2 when a file cannot be read.
     """
-    from hubtools.checks import validate_manifest
     from hubtools.errors import Location, ManifestError, Problem, Report
-    from hubtools.formats import counts_text, github_command, json_report, problem_line
+    from hubtools.render.problems import counts_text, github_command, json_report, problem_line
+    from hubtools.validate.checks import validate_manifest
 
     if repo is not None and not repo.is_dir():
         raise click.BadParameter(f"{repo} is not a directory", param_hint="--repo")
@@ -232,9 +232,9 @@ def diff_command(ctx: click.Context, old: Path, new: Path, fmt: str) -> None:
     """
     import json
 
-    from hubtools.diff import diff_manifests, render_text, summary_text, to_json
-    from hubtools.jsonfile import read_json_file
-    from hubtools.manifest import Manifest
+    from hubtools.core.diff import diff_manifests, render_text, summary_text, to_json
+    from hubtools.core.jsonfile import read_json_file
+    from hubtools.core.manifest import Manifest
 
     manifests = [Manifest.from_json(read_json_file(p).data) for p in (old, new)]
     result = diff_manifests(*manifests)
@@ -255,7 +255,7 @@ _LISTED = 10  # paths a summary line names before it says "and N more"
 
 def _generate_summary(result: Any, previous_name: str | None) -> list[str]:
     """Summary lines of a generate run (stderr)."""
-    from hubtools.formats import counts_text
+    from hubtools.render.problems import counts_text
 
     stats = result.stats
     mb = stats.bytes_hashed / 1e6
@@ -354,9 +354,9 @@ def generate(
     run (--strict) or --check finds changes, 2 on usage or I/O errors.
     Nothing is written when the run fails.
     """
-    from hubtools.formats import problem_line
-    from hubtools.generate import generate_manifest, write_manifest
-    from hubtools.manifest import MANIFEST_NAME, Manifest
+    from hubtools.core.manifest import MANIFEST_NAME, Manifest
+    from hubtools.generate.pipeline import generate_manifest, write_manifest
+    from hubtools.render.problems import problem_line
 
     if not repo.is_dir():
         raise click.BadParameter(f"{repo} is not a folder", param_hint="REPO")
@@ -404,7 +404,7 @@ def generate(
         if current == text:
             click.echo(f"{output} is up to date", err=True)
             ctx.exit(EXIT_PROBLEMS if failed else EXIT_OK)
-        from hubtools.diff import diff_manifests, render_text
+        from hubtools.core.diff import diff_manifests, render_text
 
         before = Manifest.loads(current) if current is not None else Manifest()
         changes = diff_manifests(before, result.manifest)
@@ -458,7 +458,7 @@ def _client(
     ask: bool = False,
     mirrors: dict[str, list[str]] | None = None,
 ) -> Any:
-    from hubtools.config import Settings
+    from hubtools.client.config import Settings
     from hubtools.hub import Hub
 
     settings = Settings.resolve(
@@ -611,7 +611,7 @@ def cache() -> None:
 
 
 def _cache_dir(cache_dir: Path | None) -> Path:
-    from hubtools.config import Settings
+    from hubtools.client.config import Settings
 
     resolved: Path = Settings.resolve(cache_dir=cache_dir).cache_dir
     return resolved
@@ -633,7 +633,7 @@ def cache_ls(cache_dir: Path | None, fmt: str) -> None:
     """List cached files with their sizes and kinds, and the total."""
     import json
 
-    from hubtools.cache import list_cache
+    from hubtools.client.cache import list_cache
 
     root = _cache_dir(cache_dir)
     items = list_cache(root)
@@ -654,7 +654,7 @@ def cache_ls(cache_dir: Path | None, fmt: str) -> None:
 @click.pass_context
 def cache_verify(ctx: click.Context, cache_dir: Path | None) -> None:
     """Rehash every cached model; remove and report the corrupt ones (exit 1)."""
-    from hubtools.cache import verify_cache
+    from hubtools.client.cache import verify_cache
 
     root = _cache_dir(cache_dir)
     results = verify_cache(root)
@@ -672,7 +672,7 @@ def cache_verify(ctx: click.Context, cache_dir: Path | None) -> None:
 @click.option("--dry-run", is_flag=True, help="Only list what would be removed.")
 def cache_prune(cache_dir: Path | None, dry_run: bool) -> None:
     """Remove partial downloads, unused locks and files no kept manifest names."""
-    from hubtools.cache import prune_cache
+    from hubtools.client.cache import prune_cache
 
     root = _cache_dir(cache_dir)
     removed = prune_cache(root, dry_run=dry_run)
@@ -734,7 +734,7 @@ def inspect_command(
     import json
 
     from hubtools.errors import InvalidModelError
-    from hubtools.onnx_info import inspect_archive, inspect_file
+    from hubtools.inspect.facts import inspect_archive, inspect_file
 
     status = EXIT_OK
     several = len(paths) > 1

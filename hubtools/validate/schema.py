@@ -11,9 +11,9 @@ from collections.abc import Iterator
 from importlib import resources
 from typing import Any
 
+from hubtools.core.jsonfile import pointer_of
+from hubtools.core.manifest import JSONValue
 from hubtools.errors import Location, Problem
-from hubtools.jsonfile import pointer_of
-from hubtools.manifest import JSONValue
 
 SCHEMA_FILE = "onnx-hub-manifest.schema.json"
 

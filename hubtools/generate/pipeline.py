@@ -2,13 +2,13 @@
 
 The pipeline (see DESIGN.md, "Data flow (generator)"):
 
-1. walk the tracked files (:mod:`hubtools.repo`);
+1. walk the tracked files (:mod:`hubtools.generate.repo`);
 2. collectors find candidate entries: :class:`LegacyZooCollector` reads the
    README tables of the ONNX Model Zoo layout; any object satisfying the
    :class:`Collector` protocol can be added (``collectors=``);
 3. file facts: a Git LFS pointer gives sha256 and size with no content; real
    content is read once for sha256, size and io_ports
-   (:mod:`hubtools.hashing`, :mod:`hubtools.onnx_info`); with ``changed_since``
+   (:mod:`hubtools.core.files`, :mod:`hubtools.inspect.facts`); with ``changed_since``
    the facts of unchanged files come from the previous manifest;
 4. io_ports missing because the content is absent, and ``extra_ports``, are
    carried over from the previous manifest by ``model_sha``;
@@ -30,9 +30,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from hubtools import hashing
-from hubtools.collect import Candidate, Collector, CollectResult
-from hubtools.collect import warning as _warning
+from hubtools.core import files as hashing
+from hubtools.core.manifest import IOPorts, JSONValue, Manifest, Metadata, ModelEntry
 from hubtools.errors import (
     FileReadError,
     HubtoolsError,
@@ -42,10 +41,11 @@ from hubtools.errors import (
     Report,
     UsageError,
 )
-from hubtools.manifest import IOPorts, JSONValue, Manifest, Metadata, ModelEntry
-from hubtools.readme_tables import Row, Table, match_columns, parse_tables
-from hubtools.repo import LinkError, RepoFiles, list_files, resolve_link
-from hubtools.repo import changed_since as _changed_since
+from hubtools.generate.collectors.base import Candidate, Collector, CollectResult
+from hubtools.generate.collectors.base import warning as _warning
+from hubtools.generate.markdown import Row, Table, match_columns, parse_tables
+from hubtools.generate.repo import LinkError, RepoFiles, list_files, resolve_link
+from hubtools.generate.repo import changed_since as _changed_since
 
 __all__ = [
     "Candidate",
@@ -437,7 +437,7 @@ def _file_facts(root: Path, job: _FactsJob) -> _Facts | Problem:
             return _Facts(pointer.oid, pointer.size, from_pointer=True)
         if job.is_model:
             # Imported here: it loads onnx, which a run over LFS pointers never needs.
-            from hubtools.onnx_info import inspect_archive, inspect_file
+            from hubtools.inspect.facts import inspect_archive, inspect_file
 
             if job.archive is not None:
                 facts = inspect_archive(full, job.archive, hash=True)
@@ -586,7 +586,7 @@ def default_collectors(
 ) -> list[Collector]:
     """The collectors of the real zoo's two layouts: README tables, then
     ``turnkey_stats.yaml`` model folders."""
-    from hubtools.turnkey import TurnkeyCollector
+    from hubtools.generate.collectors.turnkey import TurnkeyCollector
 
     return [
         LegacyZooCollector(include_unlinked=include_unlinked),
@@ -614,8 +614,8 @@ def generate_manifest(
     ``previous``. ``jobs`` files are read in parallel. ``collectors`` replaces
     the defaults (:func:`default_collectors`: the README tables of
     :class:`LegacyZooCollector`, with ``include_unlinked``, and the
-    ``turnkey_stats.yaml`` folders of :class:`~hubtools.turnkey.TurnkeyCollector`,
-    with ``include_skipped``). ``on_total(n_bytes)`` is called
+    ``turnkey_stats.yaml`` folders of :class:`TurnkeyCollector`, with
+    ``include_skipped``). ``on_total(n_bytes)`` is called
     once with the bytes about to be read, ``progress(path, n_bytes)`` after
     each file.
 
@@ -824,7 +824,7 @@ def _at_row(problem: Problem, candidate: Candidate) -> Problem:
 
 def _import_onnx_info() -> None:
     try:
-        import hubtools.onnx_info  # noqa: F401  (loaded once, for _file_facts)
+        import hubtools.inspect.facts  # noqa: F401  (loaded once, for _file_facts)
     except Exception:  # the import in _file_facts raises it where it is handled
         return
 

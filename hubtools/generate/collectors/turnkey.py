@@ -34,11 +34,11 @@ from collections import defaultdict
 from collections.abc import Mapping
 from typing import Any
 
-from hubtools.collect import Candidate, CollectResult
-from hubtools.collect import warning as _warn
+from hubtools.core.manifest import JSONValue
 from hubtools.errors import Location, Problem
-from hubtools.manifest import JSONValue
-from hubtools.repo import RepoFiles
+from hubtools.generate.collectors.base import Candidate, CollectResult
+from hubtools.generate.collectors.base import warning as _warn
+from hubtools.generate.repo import RepoFiles
 
 STATS_FILE = "turnkey_stats.yaml"
 ARCHIVE_SUFFIXES = (".tar.gz", ".zip")
@@ -313,7 +313,7 @@ def stats_files(
 
 
 class TurnkeyCollector:
-    """The :class:`~hubtools.collect.Collector` of new-layout model folders."""
+    """The :class:`~hubtools.generate.collectors.base.Collector` of new-layout model folders."""
 
     name = "turnkey"
 

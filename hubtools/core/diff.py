@@ -12,8 +12,8 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from hubtools.jsonfile import escape_pointer_token
-from hubtools.manifest import JSONObject, JSONValue, Manifest, ModelEntry
+from hubtools.core.jsonfile import escape_pointer_token
+from hubtools.core.manifest import JSONObject, JSONValue, Manifest, ModelEntry
 
 
 @dataclass(frozen=True)

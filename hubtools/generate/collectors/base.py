@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from hubtools.core.manifest import JSONValue
 from hubtools.errors import Location, Problem, Severity
-from hubtools.manifest import JSONValue
-from hubtools.repo import RepoFiles
+from hubtools.generate.repo import RepoFiles
 
 __all__ = ["Candidate", "CollectResult", "Collector", "warning"]
 

@@ -35,9 +35,9 @@ from google.protobuf.descriptor import (  # type: ignore[import-untyped]
 )
 from google.protobuf.message import DecodeError, Message  # type: ignore[import-untyped]
 
+from hubtools.core.files import LFS_POINTER_MAX_BYTES, _open, parse_lfs_pointer
+from hubtools.core.manifest import Dim, IOPort, IOPorts, JSONObject, JSONValue
 from hubtools.errors import FileReadError, InvalidModelError
-from hubtools.hashing import LFS_POINTER_MAX_BYTES, _open, parse_lfs_pointer
-from hubtools.manifest import Dim, IOPort, IOPorts, JSONObject, JSONValue
 
 log = logging.getLogger(__name__)
 
@@ -882,7 +882,7 @@ def inspect_archive(path: Path, archive: str, *, hash: bool = True) -> FileFacts
     import tarfile
     import zipfile
 
-    from hubtools.hashing import digest
+    from hubtools.core.files import digest
 
     path = Path(path)
     found = digest(path) if hash else None

@@ -2,7 +2,7 @@
 ``--repo`` cross-check of every entry against the repository's files.
 
 :func:`validate_manifest` is the whole validator: read the file strictly
-(:mod:`hubtools.jsonfile`), run the schema (:mod:`hubtools.schema`), build the
+(:mod:`hubtools.core.jsonfile`), run the schema (:mod:`hubtools.validate.schema`), build the
 typed entries, run the checks here, and give every problem its line and column.
 """
 
@@ -17,13 +17,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from hubtools.core.jsonfile import JSONDocument, parse_json, read_json_file
+from hubtools.core.manifest import Manifest, ModelEntry
 from hubtools.errors import HubtoolsError, InvalidModelError, Location, Problem, Report, Severity
-from hubtools.jsonfile import JSONDocument, parse_json, read_json_file
-from hubtools.manifest import Manifest, ModelEntry
-from hubtools.schema import schema_problems
+from hubtools.validate.schema import schema_problems
 
 if TYPE_CHECKING:  # onnx_info imports onnx (~0.3 s): only --repo on content needs it
-    from hubtools.onnx_info import FileFacts
+    from hubtools.inspect.facts import FileFacts
 
 
 _REGENERATE = "run `hubtools generate` to recompute it"
@@ -279,8 +279,8 @@ def _inside(root: Path, rel: str) -> Path | None:
 
 
 def _check_one(check: _FileCheck, root: Path, source: str) -> tuple[list[Problem], dict[str, int]]:
-    from hubtools.hashing import digest, read_lfs_pointer
-    from hubtools.onnx_info import inspect_archive, inspect_file
+    from hubtools.core.files import digest, read_lfs_pointer
+    from hubtools.inspect.facts import inspect_archive, inspect_file
 
     i, field = check.index, check.field
     path_ptr = f"/{i}/{'model_path' if field == 'model' else 'model_with_data_path'}"

@@ -360,7 +360,7 @@ def verify_cache(cache_dir: Path, *, remove: bool = True) -> list[VerifyResult]:
 
 def _referenced(cache_dir: Path) -> set[Path] | None:
     """Cache paths named by the kept manifests, or None when a manifest cannot be read."""
-    from hubtools.manifest import Manifest
+    from hubtools.core.manifest import Manifest
 
     refs: set[Path] = set()
     for mpath in (cache_dir / META_DIR / "manifests").glob("*/ONNX_HUB_MANIFEST.json"):

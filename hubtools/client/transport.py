@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
-from hubtools.config import Settings
+from hubtools.client.config import Settings
 from hubtools.errors import DownloadError, WrongContentError
 
 if TYPE_CHECKING:
