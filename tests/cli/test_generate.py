@@ -10,7 +10,7 @@ import git
 import pytest
 
 from tests.conftest import FIXTURES
-from tests.unit.test_generate import make_zoo, model_bytes, pointer, zoo_files
+from tests.generate.test_pipeline import make_zoo, model_bytes, pointer, zoo_files
 
 from .conftest import RunCli
 

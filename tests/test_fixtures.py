@@ -6,7 +6,7 @@ import importlib.util
 import sys
 from pathlib import Path
 
-FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
 
 def test_build_zoo_reproduces_the_committed_fixture_zoo(tmp_path: Path) -> None:
