@@ -35,11 +35,46 @@ class FileReadError(HubtoolsError, OSError):
     """A local file cannot be opened or read (missing, a directory, no permission, I/O error)."""
 
 
+class FileWriteError(HubtoolsError, OSError):
+    """A file cannot be written (folder missing or read-only, disk full); nothing was left."""
+
+
+class UnsafePathError(ManifestError):
+    """A path from a manifest could leave the folder it is joined to (``..``, absolute, ...)."""
+
+
+class LinkError(HubtoolsError, ValueError):
+    """A README link cannot be turned into a file of the repository."""
+
+
+class LinkIsURLError(LinkError):
+    """The link is a URL (a paper, a demo), not a file of the repository."""
+
+
+class LinkEscapesError(LinkError):
+    """The link leaves the repository (``..`` past the root, or through a symlink)."""
+
+
 class ModelNotFoundError(HubtoolsError, LookupError, AssertionError):
     """No manifest entry matches the name/opset asked for.
 
     Also an ``AssertionError`` because ``onnx.hub`` raised one here.
     """
+
+
+class NoTestDataError(ModelNotFoundError, KeyError):
+    """The entry has no ``model_with_data_path``, so there is no test data to fetch.
+
+    Also a ``KeyError`` because ``onnx.hub`` raised one here (a missing metadata key).
+    """
+
+    def __str__(self) -> str:
+        # KeyError's own __str__ shows the repr of its argument; a message reads better.
+        return str(self.args[0]) if self.args else ""
+
+
+class ArchiveLayoutError(ModelNotFoundError):
+    """A model archive holds no ``.onnx`` file, or several, so there is no one model to load."""
 
 
 class NotCachedError(HubtoolsError, FileNotFoundError):

@@ -50,9 +50,11 @@ from typing import TYPE_CHECKING, cast
 
 from hubtools.client import cache as _cache
 from hubtools.client import config, transport
-from hubtools.client.config import Settings
+from hubtools.client.config import ARCHIVE_REPO, DEFAULT_REPO, Settings
 from hubtools.core import archives as archive
+from hubtools.core.files import write_atomic
 from hubtools.core.manifest import MANIFEST_NAME, JSONObject, JSONValue, ModelEntry
+from hubtools.core.paths import check_relative_path, check_sha
 from hubtools.errors import (
     ChecksumMismatchError,
     DownloadError,
@@ -60,6 +62,7 @@ from hubtools.errors import (
     ManifestError,
     ModelNotFoundError,
     NotCachedError,
+    NoTestDataError,
     Report,
     UntrustedRepositoryError,
     UsageError,
@@ -89,14 +92,8 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-DEFAULT_REPO = "onnx/models:main"
-#: The whole archived ONNX Model Zoo (legacy and new-layout entries), listed
-#: from a manifest shipped with hubtools; files come from ``onnx/models``'s
-#: sources (GitHub, then the Hugging Face mirror).
-ARCHIVE_REPO = "onnx/models:archive"
 #: Repository aliases served from package data: spec -> (file under hubtools/data, payload ref).
 _PACKAGED = {"onnx/models:archive": ("onnx-models-archive.json", "main")}
-_ARCHIVE_KINDS = ("tar.gz", "zip")
 _GITHUB_RE = re.compile(r"^([A-Za-z0-9_.-]+)/([A-Za-z0-9_.-]+)(?::([^\s?#]+))?$")
 
 
@@ -348,13 +345,13 @@ def parse_manifest(text: str, source: str) -> list[ModelInfo]:
 def _check_entry(entry: ModelEntry) -> None:
     """Defense in depth: paths and digests must not be able to leave the cache."""
     md = entry.metadata
-    _cache.check_relative_path(entry.model_path, "model_path")
+    check_relative_path(entry.model_path, "model_path")
     if md.model_sha is not None:
-        _cache.check_sha(md.model_sha, "model_sha")
+        check_sha(md.model_sha, "model_sha")
     if md.model_with_data_path is not None:
-        _cache.check_relative_path(md.model_with_data_path, "model_with_data_path")
+        check_relative_path(md.model_with_data_path, "model_with_data_path")
     if md.model_with_data_sha is not None:
-        _cache.check_sha(md.model_with_data_sha, "model_with_data_sha")
+        check_sha(md.model_with_data_sha, "model_with_data_sha")
 
 
 def _archive_kind(info: ModelInfo) -> str | None:
@@ -365,10 +362,10 @@ def _archive_kind(info: ModelInfo) -> str | None:
     kind = info.metadata.get("model_archive")
     if kind is None:
         return None
-    if kind not in _ARCHIVE_KINDS:
+    if kind not in archive.MODEL_ARCHIVE_FORMATS:
         raise ManifestError(
             f"{info.model} ({info.model_path}): metadata model_archive {kind!r} is not one "
-            f"of {', '.join(_ARCHIVE_KINDS)}; hubtools cannot unpack it"
+            f"of {', '.join(archive.MODEL_ARCHIVE_FORMATS)}; hubtools cannot unpack it"
         )
     return str(kind)
 
@@ -461,7 +458,7 @@ class Hub:
             return parse_manifest(text, str(kept))
         infos = parse_manifest(text, repository.manifest_url)
         kept.parent.mkdir(parents=True, exist_ok=True)
-        _cache.write_text_atomic(kept, text)
+        write_atomic(kept, text, keep_mode=False)
         return infos
 
     def _packaged_models(self, repository: Repository, kept: Path) -> list[ModelInfo]:
@@ -488,7 +485,7 @@ class Hub:
         if not same:
             try:
                 kept.parent.mkdir(parents=True, exist_ok=True)
-                _cache.write_text_atomic(kept, text)
+                write_atomic(kept, text, keep_mode=False)
             except OSError as err:  # a read-only cache still lists the models
                 log.debug("cannot keep %s: %s", kept, err)
         return infos
@@ -746,7 +743,7 @@ class Hub:
         info = self.get_model_info(model, repo, opset)
         path = _opt_str(info.metadata.get("model_with_data_path"))
         if path is None:
-            raise ModelNotFoundError(
+            raise NoTestDataError(
                 f"{info.model} (opset {info.opset}) has no model_with_data_path in the "
                 "manifest, so it has no test data"
             )

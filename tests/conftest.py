@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 SHARED_ZOO = Path(__file__).resolve().parents[2] / "shared" / "data" / "onnx-models-b1eeaa1a"
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -31,3 +34,29 @@ def shared_zoo() -> Path:
     if not (SHARED_ZOO / "ONNX_HUB_MANIFEST.json").is_file():
         pytest.skip(f"real zoo snapshot not found at {SHARED_ZOO}")
     return SHARED_ZOO
+
+
+@dataclass(frozen=True)
+class Run:
+    """What one in-process ``hubtools`` command gave: exit code, stdout, stderr."""
+
+    exit_code: int
+    stdout: str
+    stderr: str
+
+
+RunCli = Callable[..., Run]
+
+
+@pytest.fixture
+def run_cli() -> RunCli:
+    """Run ``hubtools ARGS...`` in-process; CLI tests read like typed commands."""
+    from hubtools.cli import cli
+
+    def run(*args: object, input: str | None = None) -> Run:
+        result = CliRunner().invoke(cli, [str(a) for a in args], input=input)
+        if result.exception is not None and not isinstance(result.exception, SystemExit):
+            raise result.exception
+        return Run(result.exit_code, result.stdout, result.stderr)
+
+    return run

@@ -19,6 +19,7 @@ from typing import Any, NoReturn
 import click
 
 from hubtools import __version__
+from hubtools.client.config import DEFAULT_REPO
 from hubtools.errors import HubtoolsError
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_ERROR = 0, 1, 2
@@ -428,12 +429,13 @@ def generate(
 
 def _client_options(func: Any) -> Any:
     """Options every client command takes: --repo, --cache-dir, --offline."""
+    # No envvar= here: the library reads HUBTOOLS_OFFLINE itself (one yes/no
+    # parser for both); the flag only turns offline mode on.
     func = click.option(
         "--offline",
         is_flag=True,
-        envvar="HUBTOOLS_OFFLINE",
-        show_envvar=True,
-        help="Use only the cache (manifests and files); fail naming what is missing.",
+        help="Use only the cache (manifests and files); fail naming what is missing. "
+        "[env var: HUBTOOLS_OFFLINE]",
     )(func)
     func = click.option(
         "--cache-dir",
@@ -442,7 +444,7 @@ def _client_options(func: Any) -> Any:
     )(func)
     return click.option(
         "--repo",
-        default="onnx/models:main",
+        default=DEFAULT_REPO,
         show_default=True,
         envvar="HUBTOOLS_REPO",
         show_envvar=True,
@@ -563,9 +565,7 @@ def info(
 @click.option(
     "--no-progress",
     is_flag=True,
-    envvar="HUBTOOLS_NO_PROGRESS",
-    show_envvar=True,
-    help="No progress bar (it is only shown on a terminal anyway).",
+    help="No progress bar (it is only shown on a terminal anyway). [env var: HUBTOOLS_NO_PROGRESS]",
 )
 @click.pass_context
 def download(
@@ -733,16 +733,17 @@ def inspect_command(
     """
     import json
 
+    from hubtools.core.archives import archive_format
     from hubtools.errors import InvalidModelError
     from hubtools.inspect.facts import inspect_archive, inspect_file
 
     status = EXIT_OK
     several = len(paths) > 1
     for path in paths:
-        archive = next((k for k in ("tar.gz", "zip") if path.name.endswith(f".{k}")), None)
+        archive = archive_format(path.name, model_archive=True)
         try:
             if archive is not None:
-                facts = inspect_archive(path, archive, hash=not no_hash)
+                facts = inspect_archive(path, archive.name, hash=not no_hash)
             else:
                 facts = inspect_file(path, hash=not no_hash)
         except (HubtoolsError, OSError) as err:

@@ -20,17 +20,18 @@ ever sits under a final name. A download that stops half-way is kept as
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import logging
 import os
 import re
 import shutil
-import tempfile
 import urllib.parse
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
+from hubtools.core.archives import ARCHIVE_SUFFIXES, strip_archive_suffix
+from hubtools.core.files import replace_into, sha256_file, temp_beside
+from hubtools.core.paths import check_relative_path, check_sha
 from hubtools.errors import (
     ChecksumMismatchError,
     HubtoolsError,
@@ -46,48 +47,7 @@ TRUSTED_FILE = "trusted_repos.txt"
 PARTIAL_SUFFIX = ".partial"
 TEMP_SUFFIX = ".tmp"
 LOCK_SUFFIX = ".lock"
-_SHA_RE = re.compile(r"^[0-9a-f]{64}$")
 _CACHED_RE = re.compile(r"^([0-9a-f]{64})_(.+)$")
-_SCHEME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
-
-
-def check_relative_path(path: str, what: str = "model_path") -> PurePosixPath:
-    """``path`` as a relative POSIX path that cannot leave the folder it is joined to.
-
-    Refuses absolute paths, ``..`` and ``.`` parts, backslashes, URL schemes,
-    drive letters, empty parts, NUL and names starting with a dot at the top
-    (where hubtools keeps its own files). Raises
-    :class:`~hubtools.errors.ManifestError` saying which rule it broke.
-    """
-    reason = None
-    if not path:
-        reason = "is empty"
-    elif "\\" in path:
-        reason = "contains a backslash"
-    elif "\x00" in path:
-        reason = "contains a NUL byte"
-    elif path.startswith("/"):
-        reason = "is absolute"
-    elif _SCHEME_RE.match(path):
-        reason = "has a URL scheme or drive letter"
-    else:
-        parts = path.split("/")
-        if any(p in ("", ".", "..") for p in parts):
-            reason = "has an empty, '.' or '..' part"
-        elif parts[0].startswith("."):
-            reason = "starts with a dot folder"
-    if reason:
-        raise ManifestError(
-            f"{what} {path!r} {reason}; it could escape the cache, so the entry is refused"
-        )
-    return PurePosixPath(path)
-
-
-def check_sha(sha: str, what: str = "model_sha") -> str:
-    """``sha`` if it is 64 lowercase hex digits; else ManifestError (it becomes a file name)."""
-    if not _SHA_RE.match(sha):
-        raise ManifestError(f"{what} {sha!r} is not a sha256 hex digest")
-    return sha
 
 
 def cached_path(cache_dir: Path, model_path: str, sha: str | None) -> Path:
@@ -99,17 +59,6 @@ def cached_path(cache_dir: Path, model_path: str, sha: str | None) -> Path:
     rel = check_relative_path(model_path)
     name = rel.name if sha is None else f"{check_sha(sha)}_{rel.name}"
     return cache_dir.joinpath(*rel.parts[:-1], name)
-
-
-def sha256_file(path: Path) -> tuple[str, int]:
-    """(sha256 hex, size) of ``path``, streamed in 1 MiB chunks. Raises OSError."""
-    h = hashlib.sha256()
-    size = 0
-    with path.open("rb") as f:
-        while block := f.read(CHUNK):
-            h.update(block)
-            size += len(block)
-    return h.hexdigest(), size
 
 
 def verify_file(path: Path, sha: str | None, size: int | None = None, *, what: str = "") -> None:
@@ -145,14 +94,6 @@ def locked(target: Path, timeout: float = -1) -> Iterator[None]:
         yield
 
 
-def temp_beside(target: Path) -> Path:
-    """A new, empty, uniquely named temporary file in ``target``'s folder."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=TEMP_SUFFIX, dir=target.parent)
-    os.close(fd)
-    return Path(name)
-
-
 def fetch_into_cache(
     target: Path,
     fetch: Callable[[Path], tuple[int, str]],
@@ -173,7 +114,8 @@ def fetch_into_cache(
     arrived is kept as ``<target>.partial`` for a resume (possibly from
     another source: the sha256 at the end decides).
     """
-    temp = temp_beside(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temp = temp_beside(target, TEMP_SUFFIX)
     partial = target.with_name(target.name + PARTIAL_SUFFIX)
     try:
         if partial.exists():
@@ -203,19 +145,7 @@ def fetch_into_cache(
             "it (if it keeps failing, the repository or mirror serves a different file "
             "than its manifest describes)"
         )
-    os.replace(temp, target)
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file and ``os.replace``. Raises OSError."""
-    temp = temp_beside(path)
-    try:
-        temp.write_text(text, encoding="utf-8")
-        os.replace(temp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            temp.unlink()
-        raise
+    replace_into(temp, target)
 
 
 def manifest_path(cache_dir: Path, repo_key: str) -> Path:
@@ -268,17 +198,10 @@ def _walk(cache_dir: Path) -> Iterator[Path]:
             yield Path(root, name)
 
 
-#: Archive suffixes whose extracted folder is the archive's name without them.
-ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar", ".zip")
-
-
 def extracted_folder(archive: Path) -> Path:
     """Where the cached ``archive`` is extracted: its name without the archive suffix."""
-    name = archive.name
-    for suffix in ARCHIVE_SUFFIXES:
-        if name.endswith(suffix):
-            return archive.with_name(name[: -len(suffix)])
-    return archive.with_name(name + ".d")
+    stem = strip_archive_suffix(archive.name)
+    return archive.with_name(stem if stem is not None else archive.name + ".d")
 
 
 def _extracted_roots(cache_dir: Path) -> set[Path]:

@@ -12,6 +12,9 @@ Environment variables:
     ``1`` uses only the cache (manifests and files).
 ``HUBTOOLS_NO_PROGRESS``
     ``1`` turns the progress bar off (it is only shown on a terminal anyway).
+
+A yes/no variable takes ``1``, ``y``, ``yes``, ``true``, ``on`` or ``0``, ``n``,
+``no``, ``false``, ``off``, empty (any case), in the library and the CLI alike.
 ``HUBTOOLS_GITHUB_RAW`` / ``HUBTOOLS_GITHUB_MEDIA``
     base URLs that replace ``https://raw.githubusercontent.com`` (manifests)
     and ``https://media.githubusercontent.com/media`` (Git LFS payload), for
@@ -92,8 +95,13 @@ CONFIG_NAME = "config.json"
 #: Resolved mirrors: (repository key, URLs) pairs, so that Settings stays hashable.
 MirrorTable = tuple[tuple[str, tuple[str, ...]], ...]
 
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off", ""}
+DEFAULT_REPO = "onnx/models:main"
+#: The whole archived ONNX Model Zoo (legacy and new-layout entries), listed
+#: from a manifest shipped with hubtools.
+ARCHIVE_REPO = "onnx/models:archive"
+
+_TRUE = {"1", "y", "yes", "true", "on"}
+_FALSE = {"0", "n", "no", "false", "off", ""}
 
 #: The directory given to :func:`set_dir`, which wins over the environment.
 _dir_override: Path | None = None
@@ -122,7 +130,10 @@ def default_cache_dir(env: Mapping[str, str] | None = None) -> Path:
     return Path.home() / ".cache" / "onnx" / "hub"
 
 
-def _env_bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+def env_flag(env: Mapping[str, str], name: str, default: bool) -> bool:
+    """The yes/no variable ``name`` of ``env`` (``default`` when unset): the one
+    parser of booleans, for the library and the CLI. Raises UsageError naming
+    the variable for any other value."""
     raw = env.get(name)
     if raw is None:
         return default
@@ -131,7 +142,7 @@ def _env_bool(env: Mapping[str, str], name: str, default: bool) -> bool:
         return True
     if value in _FALSE:
         return False
-    raise UsageError(f"${name}={raw!r} is not a boolean; use 1 or 0")
+    raise UsageError(f"${name}={raw!r} is not a yes/no value; use 1 or 0")
 
 
 def _env_number(env: Mapping[str, str], name: str, default: float, *, minimum: float) -> float:
@@ -319,11 +330,11 @@ class Settings:
         )
         return cls(
             cache_dir=cache,
-            offline=offline if offline is not None else _env_bool(env, "HUBTOOLS_OFFLINE", False),
+            offline=offline if offline is not None else env_flag(env, "HUBTOOLS_OFFLINE", False),
             progress=(
                 progress
                 if progress is not None
-                else not _env_bool(env, "HUBTOOLS_NO_PROGRESS", False)
+                else not env_flag(env, "HUBTOOLS_NO_PROGRESS", False)
             ),
             github_raw=(env.get("HUBTOOLS_GITHUB_RAW") or DEFAULT_GITHUB_RAW).rstrip("/"),
             github_media=(env.get("HUBTOOLS_GITHUB_MEDIA") or DEFAULT_GITHUB_MEDIA).rstrip("/"),

@@ -22,9 +22,12 @@ import tarfile
 import tempfile
 import zipfile
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
-from hubtools.errors import ModelNotFoundError, UnsafeArchiveError
+from hubtools.core.files import default_mode
+from hubtools.core.paths import unsafe_reason
+from hubtools.errors import ArchiveLayoutError, UnsafeArchiveError
 
 log = logging.getLogger(__name__)
 
@@ -34,10 +37,57 @@ MAX_TOTAL_BYTES = 16 << 30
 _FilterError: type[Exception] = getattr(tarfile, "FilterError", tarfile.TarError)
 
 
-def _inside(name: str) -> bool:
-    """True when the relative POSIX path ``name`` stays inside its folder."""
-    norm = posixpath.normpath(name)
-    return not (norm.startswith("/") or norm == ".." or norm.startswith("../") or "\\" in name)
+@dataclass(frozen=True)
+class ArchiveFormat:
+    """An archive format hubtools reads: its name, the file suffixes that mean
+    it, and whether a manifest may name it in ``metadata.model_archive``."""
+
+    name: str
+    suffixes: tuple[str, ...]
+    model_archive: bool
+
+
+#: Every archive format, the one registry of suffixes: ``.tgz`` is ``tar.gz``
+#: to every command. Extraction itself reads the format from the first bytes.
+FORMATS = (
+    ArchiveFormat("tar.gz", (".tar.gz", ".tgz"), model_archive=True),
+    ArchiveFormat("zip", (".zip",), model_archive=True),
+    ArchiveFormat("tar", (".tar",), model_archive=False),
+)
+#: The values ``metadata.model_archive`` may take.
+MODEL_ARCHIVE_FORMATS = tuple(f.name for f in FORMATS if f.model_archive)
+#: Every suffix of every format, longest first.
+ARCHIVE_SUFFIXES = tuple(sorted((s for f in FORMATS for s in f.suffixes), key=len, reverse=True))
+
+
+def archive_format(name: str, *, model_archive: bool = False) -> ArchiveFormat | None:
+    """The format a file name's suffix says (only model-archive formats with
+    ``model_archive``); None when it is not an archive name. Raises nothing."""
+    for fmt in FORMATS:
+        if (fmt.model_archive or not model_archive) and name.endswith(fmt.suffixes):
+            return fmt
+    return None
+
+
+def strip_archive_suffix(name: str) -> str | None:
+    """``name`` without its archive suffix; None when it has none. Raises nothing."""
+    for suffix in ARCHIVE_SUFFIXES:
+        if name.endswith(suffix):
+            return name[: -len(suffix)]
+    return None
+
+
+def _member_problem(name: str) -> str | None:
+    """Why an archive member name cannot be extracted (the one path policy)."""
+    reason = unsafe_reason(name, strict=False)
+    if reason in ("is absolute", "has a URL scheme or drive letter"):
+        return "has an absolute path"
+    return None if reason is None else "leaves the extraction folder"
+
+
+def _link_leaves(target: str) -> bool:
+    """True when a link whose target path (from the folder's root) is ``target`` leads out."""
+    return target.startswith("/") or unsafe_reason(target, strict=False) is not None
 
 
 def check_members(
@@ -62,20 +112,19 @@ def check_members(
             raise UnsafeArchiveError(f"{source}: more than {max_members} members; refused")
         name = member.name
         where = f"{source}: member {name!r}"
-        if not name or name.startswith("/") or (len(name) > 1 and name[1] == ":"):
-            raise UnsafeArchiveError(f"{where} has an absolute path; refused")
-        if not _inside(name):
-            raise UnsafeArchiveError(f"{where} leaves the extraction folder; refused")
+        problem = _member_problem(name)
+        if problem:
+            raise UnsafeArchiveError(f"{where} {problem}; refused")
         if member.isdev() or member.isfifo():
             raise UnsafeArchiveError(f"{where} is a device or FIFO; refused")
         if member.issym():
             target = posixpath.join(posixpath.dirname(name), member.linkname)
-            if member.linkname.startswith("/") or not _inside(target):
+            if member.linkname.startswith("/") or _link_leaves(target):
                 raise UnsafeArchiveError(
                     f"{where} is a symlink to {member.linkname!r}, outside the folder; refused"
                 )
         elif member.islnk():
-            if member.linkname.startswith("/") or not _inside(member.linkname):
+            if _link_leaves(member.linkname):
                 raise UnsafeArchiveError(
                     f"{where} is a hard link to {member.linkname!r}, outside the folder; refused"
                 )
@@ -109,10 +158,9 @@ def check_zip_members(
     for info in infos:
         name = info.filename
         where = f"{source}: member {name!r}"
-        if not name or name.startswith("/") or (len(name) > 1 and name[1] == ":"):
-            raise UnsafeArchiveError(f"{where} has an absolute path; refused")
-        if not _inside(name) or "\x00" in name:
-            raise UnsafeArchiveError(f"{where} leaves the extraction folder; refused")
+        problem = _member_problem(name)
+        if problem:
+            raise UnsafeArchiveError(f"{where} {problem}; refused")
         kind = stat.S_IFMT(info.external_attr >> 16)  # 0 when no Unix mode was stored
         if kind == stat.S_IFLNK:
             raise UnsafeArchiveError(f"{where} is a symlink; refused")
@@ -201,12 +249,27 @@ def safe_extract(
     return dest
 
 
+def _apply_umask(root: Path) -> None:
+    """Give ``root`` and everything extracted into it the modes the umask gives,
+    as ``tar`` does for a user: mkdtemp makes the folder private and tar members
+    carry their own modes, and neither suits a cache that other users share."""
+    file_mode, dir_mode = default_mode(), default_mode(directory=True)
+    os.chmod(root, dir_mode)
+    for folder, dirs, files in os.walk(root):
+        for names, mode in ((dirs, dir_mode), (files, file_mode)):
+            for name in names:
+                path = os.path.join(folder, name)
+                if not os.path.islink(path):  # a link's own mode means nothing
+                    os.chmod(path, mode)
+
+
 def _into_place(dest: Path, extract: Callable[[Path], None]) -> None:
     """Run ``extract`` on a temporary folder beside ``dest``, then rename it to ``dest``."""
     dest.parent.mkdir(parents=True, exist_ok=True)
     temp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent))
     try:
         extract(temp)
+        _apply_umask(temp)
         if dest.exists():
             old = dest.with_name(f".{dest.name}.{os.getpid()}.old")
             os.replace(dest, old)
@@ -220,16 +283,16 @@ def _into_place(dest: Path, extract: Callable[[Path], None]) -> None:
 def find_single_model(root: Path, source: str) -> Path:
     """The one ``.onnx`` file anywhere under ``root`` (an extracted model archive).
 
-    Raises :class:`~hubtools.errors.ModelNotFoundError` when there is none or
-    more than one, listing what was found.
+    Raises :class:`~hubtools.errors.ArchiveLayoutError` (a ModelNotFoundError)
+    when there is none or more than one, listing what was found.
     """
     found = sorted(p for p in root.rglob("*.onnx") if p.is_file() and not p.is_symlink())
     if len(found) == 1:
         return found[0]
     if not found:
-        raise ModelNotFoundError(f"{source}: the archive holds no .onnx file; it cannot be loaded")
+        raise ArchiveLayoutError(f"{source}: the archive holds no .onnx file; it cannot be loaded")
     names = ", ".join(str(p.relative_to(root)) for p in found[:10])
-    raise ModelNotFoundError(
+    raise ArchiveLayoutError(
         f"{source}: the archive holds {len(found)} .onnx files ({names}); expected one, "
         "so hubtools cannot tell which is the model"
     )

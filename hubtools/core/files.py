@@ -1,18 +1,27 @@
-"""Streaming sha256 of local files, and Git LFS pointer files (spec v1).
+"""Local files: the one streaming sha256, Git LFS pointers (spec v1), and the
+one atomic write.
 
 A Git LFS pointer is the small text file git stores in place of a large file
 whose content lives on an LFS server. Its sha256 and size describe that
 content, so a manifest can be generated without downloading it. Pointer
 format: https://github.com/git-lfs/git-lfs/blob/main/docs/spec.md
+
+Every file hubtools puts under a final name (manifest, cached model, kept
+manifest, extracted folder) goes through a temporary file beside it and
+``os.replace``, and gets the permissions the umask gives, as a plain
+``open()`` would: ``mkstemp`` and ``mkdtemp`` make private files, which a
+cache shared between users cannot use. Nothing here knows about manifests.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
 import re
 import stat
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -169,3 +178,63 @@ def digest(path: Path) -> Digest:
         hasher.update(head)
         size = len(head) + _hash_rest(handle, hasher, path)
     return Digest(sha256=hasher.hexdigest(), size=size, lfs_pointer=False)
+
+
+# ---- permissions and atomic writes -----------------------------------------------
+
+
+def _umask() -> int:
+    """The process's umask, read without changing it where Linux shows it."""
+    with contextlib.suppress(OSError, ValueError), open("/proc/self/status", "rb") as status:
+        for line in status:
+            if line.startswith(b"Umask:"):
+                return int(line.split()[1], 8)
+    mask = os.umask(0o022)  # elsewhere: the classic read-and-restore
+    os.umask(mask)
+    return mask
+
+
+def default_mode(*, directory: bool = False) -> int:
+    """The mode ``open()`` (0o666) or ``mkdir()`` (0o777) would give under the umask."""
+    return (0o777 if directory else 0o666) & ~_umask()
+
+
+def temp_beside(target: Path, suffix: str = ".tmp") -> Path:
+    """A new, empty, uniquely named hidden file in ``target``'s folder. Raises OSError."""
+    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=suffix, dir=target.parent)
+    os.close(fd)
+    return Path(name)
+
+
+def replace_into(temp: Path, target: Path, *, mode: int | None = None) -> None:
+    """Give ``temp`` its final permissions and rename it to ``target`` atomically.
+
+    ``mode`` defaults to what the umask gives a new file. Raises OSError.
+    """
+    os.chmod(temp, default_mode() if mode is None else mode)
+    os.replace(temp, target)
+
+
+def write_atomic(path: Path, data: str | bytes, *, keep_mode: bool = True) -> None:
+    """Write ``data`` (text as UTF-8, no newline translation) to ``path`` atomically.
+
+    Readers see the old file or the new one, never a partial write; on a
+    failure nothing is left behind. The file gets the mode of the file it
+    replaces (with ``keep_mode``), else the one the umask gives.
+    Raises OSError.
+    """
+    path = Path(path)
+    payload = data.encode("utf-8") if isinstance(data, str) else data
+    temp = temp_beside(path)
+    try:
+        with open(temp, "wb") as handle:
+            handle.write(payload)
+        mode = None
+        if keep_mode:
+            with contextlib.suppress(FileNotFoundError):
+                mode = stat.S_IMODE(os.stat(path).st_mode)
+        replace_into(temp, path, mode=mode)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            temp.unlink()
+        raise

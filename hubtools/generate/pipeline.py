@@ -21,9 +21,7 @@ it cannot work at all.
 
 from __future__ import annotations
 
-import os
 import posixpath
-import tempfile
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -34,8 +32,10 @@ from hubtools.core import files as hashing
 from hubtools.core.manifest import IOPorts, JSONValue, Manifest, Metadata, ModelEntry
 from hubtools.errors import (
     FileReadError,
-    HubtoolsError,
+    FileWriteError,
     InvalidModelError,
+    LinkError,
+    LinkIsURLError,
     Location,
     Problem,
     Report,
@@ -44,7 +44,7 @@ from hubtools.errors import (
 from hubtools.generate.collectors.base import Candidate, Collector, CollectResult
 from hubtools.generate.collectors.base import warning as _warning
 from hubtools.generate.markdown import Row, Table, match_columns, parse_tables
-from hubtools.generate.repo import LinkError, RepoFiles, list_files, resolve_link
+from hubtools.generate.repo import RepoFiles, list_files, resolve_link
 from hubtools.generate.repo import changed_since as _changed_since
 
 __all__ = [
@@ -221,9 +221,9 @@ class LegacyZooCollector:
         top = self.top_readme
         try:
             path = resolve_link(repo.root, posixpath.dirname(top), href)
+        except LinkIsURLError:
+            return None  # a link to a paper or a Space, not a model folder
         except LinkError as err:
-            if "is a URL" in str(err):
-                return None  # a link to a paper or a Space, not a model folder
             problems.append(
                 _warning("link-escapes", str(err), top, line, "link a folder inside the repository")
             )
@@ -846,22 +846,13 @@ def _size(path: Path) -> int:
 def write_manifest(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` atomically: a temporary file beside it, then a rename.
 
-    Readers see the old file or the new one, never a partial write. Raises
-    :class:`~hubtools.errors.HubtoolsError` (also an OSError's message) when
-    the folder cannot be written; nothing is left behind then.
+    Readers see the old file or the new one, never a partial write; the file
+    keeps the mode of the one it replaces (else the umask's). Raises
+    :class:`~hubtools.errors.FileWriteError` when the folder cannot be
+    written; nothing is left behind then.
     """
     path = Path(path)
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        hashing.write_atomic(path, text)
     except OSError as err:
-        raise HubtoolsError(f"{path}: cannot write: {err.strerror or err}") from err
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-        # mkstemp makes the file private; a manifest is meant to be read by all.
-        mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except OSError as err:
-        Path(tmp).unlink(missing_ok=True)
-        raise HubtoolsError(f"{path}: cannot write: {err.strerror or err}") from err
+        raise FileWriteError(f"{path}: cannot write: {err.strerror or err}") from err

@@ -18,14 +18,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from hubtools.errors import HubtoolsError, UsageError
+from hubtools.core.paths import resolve_inside
+from hubtools.errors import (
+    HubtoolsError,
+    LinkError,
+    LinkEscapesError,
+    LinkIsURLError,
+    UsageError,
+)
 
 if TYPE_CHECKING:
     import git
 
 __all__ = [
     "ChangeSet",
-    "LinkError",
     "RepoFiles",
     "changed_since",
     "list_files",
@@ -33,10 +39,6 @@ __all__ = [
 ]
 
 _SKIP_DIRS = frozenset({".git", ".hg", ".svn", "__pycache__", ".mypy_cache", ".pytest_cache"})
-
-
-class LinkError(HubtoolsError, ValueError):
-    """A link cannot be turned into a file of the repository (escapes it, or is a URL)."""
 
 
 @dataclass(frozen=True)
@@ -189,22 +191,22 @@ def resolve_link(root: Path, base: str, href: str) -> str:
     ``base`` is the POSIX folder of the README (``""`` for the root); ``href``
     is the link target, relative to it, or starting with ``/`` for the
     repository root. A ``#fragment`` or ``?query`` is dropped. Raises
-    :class:`LinkError` when ``href`` is a URL, leaves the repository (``..``
-    past the root) or reaches outside it through a symlink.
+    :class:`~hubtools.errors.LinkIsURLError` when ``href`` is a URL,
+    :class:`~hubtools.errors.LinkEscapesError` when it leaves the repository
+    (``..`` past the root) or reaches outside it through a symlink, and
+    :class:`~hubtools.errors.LinkError` when it has no file part.
     """
     target = href.split("#", 1)[0].split("?", 1)[0].strip()
     if not target:
         raise LinkError(f"link {href!r} has no file part")
     if "://" in target or target.startswith(("mailto:", "//")):
-        raise LinkError(f"link {href!r} is a URL, not a file in the repository")
+        raise LinkIsURLError(f"link {href!r} is a URL, not a file in the repository")
     joined = target.lstrip("/") if target.startswith("/") else posixpath.join(base, target)
     path = posixpath.normpath(joined)
     if path == ".." or path.startswith("../") or posixpath.isabs(path):
-        raise LinkError(f"link {href!r} leaves the repository")
+        raise LinkEscapesError(f"link {href!r} leaves the repository")
     if path == ".":
         path = ""
-    real_root = os.path.realpath(root)
-    real = os.path.realpath(os.path.join(root, path))
-    if real != real_root and not real.startswith(real_root + os.sep):
-        raise LinkError(f"link {href!r} reaches outside the repository through a symlink")
+    if resolve_inside(root, path) is None:
+        raise LinkEscapesError(f"link {href!r} reaches outside the repository through a symlink")
     return path

@@ -21,7 +21,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import posixpath
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -37,6 +36,7 @@ from google.protobuf.message import DecodeError, Message  # type: ignore[import-
 
 from hubtools.core.files import LFS_POINTER_MAX_BYTES, _open, parse_lfs_pointer
 from hubtools.core.manifest import Dim, IOPort, IOPorts, JSONObject, JSONValue
+from hubtools.core.paths import unsafe_reason
 from hubtools.errors import FileReadError, InvalidModelError
 
 log = logging.getLogger(__name__)
@@ -508,15 +508,6 @@ def _model_tensors(model: onnx.ModelProto) -> Iterator[onnx.TensorProto]:
         yield from _node_tensors(function.node)
 
 
-def _escapes(location: str) -> bool:
-    """True when ``location`` points outside the folder it is relative to."""
-    text = location.replace("\\", "/")
-    if text.startswith("/") or re.match(r"[A-Za-z]:", text):
-        return True
-    normal = posixpath.normpath(text)
-    return normal == ".." or normal.startswith("../")
-
-
 def _external_data(model: onnx.ModelProto) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """The external files ``model`` refers to, and problems with their locations."""
     files: dict[str, None] = {}
@@ -530,7 +521,7 @@ def _external_data(model: onnx.ModelProto) -> tuple[tuple[str, ...], tuple[str, 
             problems[f"tensor {tensor.name!r} has external data without a location"] = None
             continue
         files[location] = None
-        if _escapes(location):
+        if unsafe_reason(location, strict=False) is not None:
             problems[
                 f"external data location {location!r} of tensor {tensor.name!r} "
                 "escapes the model's folder"

@@ -17,8 +17,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from hubtools.core.archives import archive_format
 from hubtools.core.jsonfile import JSONDocument, parse_json, read_json_file
 from hubtools.core.manifest import Manifest, ModelEntry
+from hubtools.core.paths import resolve_inside
 from hubtools.errors import HubtoolsError, InvalidModelError, Location, Problem, Report, Severity
 from hubtools.validate.schema import schema_problems
 
@@ -113,17 +115,15 @@ def semantic_problems(entries: Iterable[tuple[int, ModelEntry]], source: str) ->
             )
         previous = (index, entry.model_path)
         archive = entry.metadata.get("model_archive")
-        suffix = next(
-            (k for k in ("tar.gz", "tgz", "zip") if entry.model_path.endswith(f".{k}")), None
-        )
-        if suffix is not None and archive is None:
+        fmt = archive_format(entry.model_path, model_archive=True)
+        if fmt is not None and archive is None:
             yield _problem(
                 source,
                 f"/{index}/model_path",
                 "archive-without-format",
                 f"model_path {entry.model_path!r} is an archive, but metadata.model_archive is "
                 "not set, so clients will try to load the archive as an ONNX model",
-                f'add "model_archive": "{"tar.gz" if suffix == "tgz" else suffix}" to the metadata',
+                f'add "model_archive": "{fmt.name}" to the metadata',
             )
         elif isinstance(archive, str) and not entry.model_path.endswith(f".{archive}"):
             yield _problem(
@@ -272,12 +272,6 @@ class _FileCheck:
     size: int | None
 
 
-def _inside(root: Path, rel: str) -> Path | None:
-    """The file for ``rel`` if it resolves inside ``root`` (symlinks followed)."""
-    target = (root / rel).resolve()
-    return target if target.is_relative_to(root) else None
-
-
 def _check_one(check: _FileCheck, root: Path, source: str) -> tuple[list[Problem], dict[str, int]]:
     from hubtools.core.files import digest, read_lfs_pointer
     from hubtools.inspect.facts import inspect_archive, inspect_file
@@ -288,7 +282,7 @@ def _check_one(check: _FileCheck, root: Path, source: str) -> tuple[list[Problem
     size_ptr = f"/{i}/metadata/{field}_bytes"
     problems: list[Problem] = []
     counts = {"files": 1}
-    path = _inside(root, check.rel)
+    path = resolve_inside(root, check.rel)
     if path is None:
         problems.append(
             _problem(

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.conftest import RunCli
 from tests.client_support import Fault, Zoo, build_repo, serve_zoo
+from tests.conftest import RunCli
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.conftest import RunCli
+from tests.conftest import RunCli
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "manifests"
 

@@ -9,10 +9,8 @@ from pathlib import Path
 import git
 import pytest
 
-from tests.conftest import FIXTURES
+from tests.conftest import FIXTURES, RunCli
 from tests.generate.test_pipeline import make_zoo, model_bytes, pointer, zoo_files
-
-from .conftest import RunCli
 
 
 @pytest.fixture

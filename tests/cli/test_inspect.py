@@ -8,7 +8,7 @@ import onnx
 import pytest
 from onnx import TensorProto, helper
 
-from tests.cli.conftest import RunCli
+from tests.conftest import RunCli
 
 OID = "ab" * 32
 

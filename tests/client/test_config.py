@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from hubtools import hub
 from hubtools.client import config
 from hubtools.client.config import Settings
 from hubtools.errors import UsageError
+from tests.client_support import serve_zoo
+from tests.conftest import RunCli
 
 
 @pytest.fixture(autouse=True)
@@ -139,3 +143,35 @@ def test_config_file_location_and_bad_mirror_values(tmp_path: Path) -> None:
     elsewhere.write_text('{"mirrors": [}')
     with pytest.raises(UsageError, match=r"conf.json:1:\d+: not JSON"):
         Settings.resolve(cache_dir=tmp_path, env=env)
+
+
+@pytest.mark.parametrize("value", ["y", "yes", "true", "1", "on", "Y", " On "])
+def test_offline_yes_values_mean_the_same_to_the_library_and_the_cli(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, run_cli: RunCli, value: str
+) -> None:
+    with serve_zoo(tmp_path, monkeypatch) as zoo:
+        assert len(hub.list_models(zoo.repo)) == 3  # online: the manifest is kept
+        monkeypatch.setenv("HUBTOOLS_GITHUB_RAW", "http://127.0.0.1:9/raw")  # nothing there
+        monkeypatch.setenv("HUBTOOLS_OFFLINE", value)
+        assert Settings.resolve().offline is True
+        assert len(hub.list_models(zoo.repo)) == 3
+        run = run_cli("list", "--repo", zoo.repo, "--format", "json")
+        assert (run.exit_code, len(json.loads(run.stdout))) == (0, 3)
+
+
+@pytest.mark.parametrize("value", ["n", "no", "false", "0", "off", "", "N"])
+def test_offline_no_values(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    monkeypatch.setenv("HUBTOOLS_OFFLINE", value)
+    assert Settings.resolve().offline is False
+
+
+def test_a_bad_yes_no_value_is_the_same_error_in_the_library_and_the_cli(
+    monkeypatch: pytest.MonkeyPatch, run_cli: RunCli
+) -> None:
+    monkeypatch.setenv("HUBTOOLS_OFFLINE", "maybe")
+    message = "$HUBTOOLS_OFFLINE='maybe' is not a yes/no value; use 1 or 0"
+    with pytest.raises(UsageError) as caught:
+        hub.list_models("acme/zoo")
+    assert str(caught.value) == message
+    run = run_cli("list", "--repo", "acme/zoo")
+    assert (run.exit_code, run.stderr) == (2, f"hubtools: error: {message}\n")

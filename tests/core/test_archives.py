@@ -7,7 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from hubtools.core.archives import find_model_folder, safe_extract
+from hubtools.core.archives import (
+    MODEL_ARCHIVE_FORMATS,
+    archive_format,
+    find_model_folder,
+    safe_extract,
+    strip_archive_suffix,
+)
 from hubtools.errors import UnsafeArchiveError
 from tests.client_support import make_tar, make_test_data_tarball, tiny_model_bytes
 
@@ -85,3 +91,25 @@ def test_internal_links_are_allowed(tmp_path: Path) -> None:
     archive.write_bytes(make_tar({"d/model.onnx": b"m"}, dirs=["d"], extra=extra))
     dest = safe_extract(archive, tmp_path / "out")
     assert (dest / "d" / "alias").read_bytes() == b"m"
+
+
+@pytest.mark.parametrize(
+    ("name", "fmt", "model_archive", "stem"),
+    [
+        ("m.tar.gz", "tar.gz", "tar.gz", "m"),
+        ("m.tgz", "tar.gz", "tar.gz", "m"),
+        ("m.zip", "zip", "zip", "m"),
+        ("m.tar", "tar", None, "m"),
+        ("m.onnx", None, None, None),
+        ("m.gz", None, None, None),
+    ],
+)
+def test_one_registry_of_archive_suffixes(
+    name: str, fmt: str | None, model_archive: str | None, stem: str | None
+) -> None:
+    found = archive_format(name)
+    assert (found.name if found else None) == fmt
+    as_model = archive_format(name, model_archive=True)
+    assert (as_model.name if as_model else None) == model_archive
+    assert strip_archive_suffix(name) == stem
+    assert MODEL_ARCHIVE_FORMATS == ("tar.gz", "zip")

@@ -14,7 +14,7 @@ from hubtools.core.diff import default_entry, diff_manifests
 from hubtools.core.manifest import Manifest
 from hubtools.generate.pipeline import generate_manifest
 from hubtools.validate.checks import validate_manifest
-from tests.cli.conftest import RunCli, run_cli  # noqa: F401  (the fixture)
+from tests.conftest import RunCli
 
 
 def _folders(root: Path) -> list[Path]:
@@ -84,7 +84,7 @@ def test_names_never_collide(full: tuple[Path, Path, Manifest]) -> None:
 def test_client_lists_by_tag(
     full: tuple[Path, Path, Manifest],
     tmp_path: Path,
-    run_cli: RunCli,  # noqa: F811
+    run_cli: RunCli,
 ) -> None:
     _, out, _ = full
     repo = tmp_path / "zoo"

@@ -10,10 +10,9 @@ from pathlib import Path
 import git
 import pytest
 
-from hubtools.errors import UsageError
+from hubtools.errors import LinkError, LinkEscapesError, LinkIsURLError, UsageError
 from hubtools.generate.repo import (
     ChangeSet,
-    LinkError,
     _may_be_in_git,
     changed_since,
     list_files,
@@ -133,17 +132,21 @@ def test_resolve_link(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("href", "message"),
+    ("href", "kind", "message"),
     [
-        ("../../x.onnx", "leaves the repository"),
-        ("../../../etc/passwd", "leaves the repository"),
-        ("https://example.org/a.onnx", "is a URL"),
-        ("#section", "has no file part"),
+        ("../../x.onnx", LinkEscapesError, "leaves the repository"),
+        ("../../../etc/passwd", LinkEscapesError, "leaves the repository"),
+        ("https://example.org/a.onnx", LinkIsURLError, "is a URL"),
+        ("#section", LinkError, "has no file part"),
     ],
 )
-def test_resolve_link_refuses(tmp_path: Path, href: str, message: str) -> None:
-    with pytest.raises(LinkError, match=message):
+def test_resolve_link_refuses(
+    tmp_path: Path, href: str, kind: type[LinkError], message: str
+) -> None:
+    """Callers tell the cases apart by type, never by message text."""
+    with pytest.raises(kind, match=message) as caught:
         resolve_link(tmp_path, "a", href)
+    assert type(caught.value) is kind
 
 
 def test_resolve_link_refuses_symlink_outside(tmp_path: Path) -> None:
@@ -153,7 +156,7 @@ def test_resolve_link_refuses_symlink_outside(tmp_path: Path) -> None:
     root = tmp_path / "repo"
     (root / "m").mkdir(parents=True)
     os.symlink(outside / "x.onnx", root / "m" / "x.onnx")
-    with pytest.raises(LinkError, match="through a symlink"):
+    with pytest.raises(LinkEscapesError, match="through a symlink"):
         resolve_link(root, "m", "x.onnx")
     (root / "real.onnx").write_text("ok")
     os.symlink("../real.onnx", root / "m" / "alias.onnx")

@@ -99,7 +99,9 @@ def test_not_an_archive(tmp_path: Path) -> None:
         inspect_archive(path, "zip")
 
 
-def test_inspect_command_reads_archives(tmp_path: Path) -> None:
+@pytest.mark.parametrize("name", ["a.tar.gz", "a.tgz"])
+def test_inspect_command_reads_archives(tmp_path: Path, name: str) -> None:
+    """``.tgz`` is a tar.gz to every command (inspect parsed it as protobuf)."""
     import json
 
     from click.testing import CliRunner
@@ -107,7 +109,7 @@ def test_inspect_command_reads_archives(tmp_path: Path) -> None:
     from hubtools.cli import cli
 
     onnx_bytes, data = _model_with_external_data(tmp_path)
-    path = tmp_path / "a.tar.gz"
+    path = tmp_path / name
     _tar(path, {"m/m.onnx": onnx_bytes, "m/m.data": data})
     result = CliRunner().invoke(cli, ["inspect", "--json", str(path)])
     assert result.exit_code == 0, result.output

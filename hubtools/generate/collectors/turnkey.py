@@ -34,6 +34,7 @@ from collections import defaultdict
 from collections.abc import Mapping
 from typing import Any
 
+from hubtools.core.archives import archive_format
 from hubtools.core.manifest import JSONValue
 from hubtools.errors import Location, Problem
 from hubtools.generate.collectors.base import Candidate, CollectResult
@@ -41,7 +42,6 @@ from hubtools.generate.collectors.base import warning as _warn
 from hubtools.generate.repo import RepoFiles
 
 STATS_FILE = "turnkey_stats.yaml"
-ARCHIVE_SUFFIXES = (".tar.gz", ".zip")
 _FOLDER = re.compile(r"^(?P<name>.+)_Opset(?P<opset>\d+)_(?P<author>[^/]+)$")
 # Top-level keys the collector reads; the others (builds, system_info with its
 # package lists, onnx_ops_counter) are most of each file and are not parsed.
@@ -228,7 +228,8 @@ def read_folder(
     artifacts = sorted(
         f
         for f in folder_files
-        if f.endswith((".onnx", *ARCHIVE_SUFFIXES)) and posixpath.dirname(f) == folder
+        if (f.endswith(".onnx") or archive_format(f, model_archive=True) is not None)
+        and posixpath.dirname(f) == folder
     )
     if len(artifacts) != 1:
         what = "no model file" if not artifacts else f"{len(artifacts)} model files"
@@ -243,7 +244,8 @@ def read_folder(
         )
         return None, problems
     artifact = artifacts[0]
-    archive = next((s[1:] for s in ARCHIVE_SUFFIXES if artifact.endswith(s)), None)
+    fmt = archive_format(artifact, model_archive=True)
+    archive = fmt.name if fmt is not None else None
     release = onnx_release_for_opset(opset)
     if release is None:
         problems.append(

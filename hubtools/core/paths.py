@@ -1,0 +1,90 @@
+"""The one policy for relative paths that come from untrusted input.
+
+Manifest paths (``model_path``, ``model_with_data_path``), archive members,
+external-data locations and README links are all relative POSIX paths that
+must stay inside the folder they are joined to. Every module asks here, so a
+backslash, a drive letter or a ``..`` means the same thing everywhere. This
+module only judges strings and resolves paths; it never opens a file.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import re
+from pathlib import Path, PurePosixPath
+
+from hubtools.errors import UnsafePathError
+
+__all__ = ["check_relative_path", "check_sha", "resolve_inside", "unsafe_reason"]
+
+_SHA_RE = re.compile(r"^[0-9a-f]{64}$")
+_SCHEME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+
+
+def unsafe_reason(path: str, *, strict: bool = True) -> str | None:
+    """Why ``path`` cannot be used as a relative path inside a folder; None when it can.
+
+    Always refused: an empty path, a NUL byte, a backslash (a separator on
+    Windows, a name character on POSIX: the same path would mean two files),
+    an absolute path, a URL scheme or drive letter, and a path that climbs
+    out of its folder. ``strict`` (paths that become cache file names) also
+    refuses empty, ``.`` and ``..`` parts anywhere and a first part starting
+    with a dot, where hubtools keeps its own files; without it (archive
+    members, external-data locations) the path is judged after normalising.
+    """
+    if not path:
+        return "is empty"
+    if "\x00" in path:
+        return "contains a NUL byte"
+    if "\\" in path:
+        return "contains a backslash"
+    if path.startswith("/"):
+        return "is absolute"
+    if _SCHEME_RE.match(path):
+        return "has a URL scheme or drive letter"
+    if strict:
+        parts = path.split("/")
+        if any(p in ("", ".", "..") for p in parts):
+            return "has an empty, '.' or '..' part"
+        if parts[0].startswith("."):
+            return "starts with a dot folder"
+        return None
+    normal = posixpath.normpath(path)
+    if normal == ".." or normal.startswith("../"):
+        return "leaves its folder"
+    return None
+
+
+def check_relative_path(path: str, what: str = "model_path") -> PurePosixPath:
+    """``path`` as a relative POSIX path that cannot leave the folder it is joined to.
+
+    Applies :func:`unsafe_reason` strictly. Raises
+    :class:`~hubtools.errors.UnsafePathError` (a ManifestError) saying which
+    rule it broke.
+    """
+    reason = unsafe_reason(path, strict=True)
+    if reason:
+        raise UnsafePathError(
+            f"{what} {path!r} {reason}; it could escape the cache, so the entry is refused"
+        )
+    return PurePosixPath(path)
+
+
+def check_sha(sha: str, what: str = "model_sha") -> str:
+    """``sha`` if it is 64 lowercase hex digits (it becomes part of a file name);
+    else :class:`~hubtools.errors.UnsafePathError`."""
+    if not _SHA_RE.match(sha):
+        raise UnsafePathError(f"{what} {sha!r} is not a sha256 hex digest")
+    return sha
+
+
+def resolve_inside(root: Path, rel: str) -> Path | None:
+    """The real path of ``root/rel`` when it stays inside ``root`` once every
+    symlink is followed; None when it leaves. Raises nothing (the file need
+    not exist)."""
+    real_root = os.path.realpath(root)
+    real = os.path.realpath(os.path.join(real_root, rel))
+    if real == real_root or real.startswith(real_root.rstrip(os.sep) + os.sep):
+        return Path(real)
+    return None
