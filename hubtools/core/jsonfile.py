@@ -17,9 +17,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from json.decoder import scanstring  # type: ignore[attr-defined]
 from pathlib import Path
+from typing import Union
 
-from hubtools.core.manifest import JSONValue
 from hubtools.errors import ManifestError
+
+#: Any value JSON can hold, as :func:`json.loads` returns it.
+# A string forward reference cannot take part in `X | Y` at run time.
+JSONValue = Union[None, bool, int, float, str, list["JSONValue"], dict[str, "JSONValue"]]  # noqa: UP007
+#: A JSON object as :func:`json.loads` returns it.
+JSONObject = dict[str, JSONValue]
 
 _WS = re.compile(r"[ \t\n\r]*")
 _DECODER = json.JSONDecoder()
@@ -87,6 +93,27 @@ class JSONDocument:
     text: str
     data: JSONValue
     oddities: tuple[Oddity, ...] = ()
+
+    def strict_data(self) -> JSONValue:
+        """The data, when JSON's own rules hold: no duplicate key, no NaN/Infinity.
+
+        Raises:
+            ManifestError: naming the first oddity with its ``source:line:col``
+                and JSON pointer.
+        """
+        if self.oddities:
+            odd = self.oddities[0]
+            line, col = self.locate(odd.pointer)
+            what = (
+                f"key {odd.detail!r} appears twice in one object"
+                if odd.kind == "duplicate-key"
+                else f"{odd.detail} is not valid JSON"
+            )
+            raise ManifestError(
+                f"{self.source}:{line}:{col}: {odd.pointer or '/'}: {what}; "
+                "`hubtools validate` lists every such problem"
+            )
+        return self.data
 
     def __post_init__(self) -> None:
         self._line_starts: list[int] | None = None

@@ -17,17 +17,27 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar, Union
+from typing import TypeVar
 
+from hubtools.core.jsonfile import JSONObject, JSONValue, parse_json, read_json_file
 from hubtools.errors import ManifestError
 
-#: Any value JSON can hold, as :func:`json.loads` returns it.
-# A string forward reference cannot take part in `X | Y` at run time.
-JSONValue = Union[None, bool, int, float, str, list["JSONValue"], dict[str, "JSONValue"]]  # noqa: UP007
-#: A JSON object as :func:`json.loads` returns it.
-JSONObject = dict[str, JSONValue]
+__all__ = [
+    "ENTRY_KEYS",
+    "MANIFEST_NAME",
+    "METADATA_KEYS",
+    "Dim",
+    "IOPort",
+    "IOPorts",
+    "JSONObject",
+    "JSONValue",
+    "Manifest",
+    "Metadata",
+    "ModelEntry",
+]
+
 #: One dimension of a port's shape: a size, a symbolic name, or unknown.
 Dim = int | str | None
 
@@ -243,10 +253,6 @@ class ModelEntry:
             key_order=tuple(data),
         )
 
-    def with_metadata(self, **changes: object) -> ModelEntry:
-        """A copy with the given metadata fields replaced."""
-        return replace(self, metadata=replace(self.metadata, **changes))  # type: ignore[arg-type]
-
 
 @dataclass(frozen=True)
 class Manifest:
@@ -284,22 +290,20 @@ class Manifest:
         return cls(tuple(entries))
 
     @classmethod
-    def loads(cls, text: str) -> Manifest:
-        """Parse JSON text; raises ManifestError on invalid JSON or a wrong shape."""
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as err:
-            raise ManifestError(f"line {err.lineno} column {err.colno}: {err.msg}") from err
-        return cls.from_json(data)
+    def loads(cls, text: str, source: str = "<manifest>") -> Manifest:
+        """Parse manifest text strictly (the one reader: duplicate keys and NaN
+        are refused, not silently resolved). Raises ManifestError with
+        ``source:line:col`` on invalid JSON, an oddity, or a wrong shape."""
+        return cls.from_json(parse_json(text, source).strict_data())
 
     @classmethod
     def load(cls, path: Path) -> Manifest:
-        """Read a manifest file; raises ManifestError when it cannot be read or parsed."""
+        """Read a manifest file strictly (see :meth:`loads`). Raises ManifestError
+        when it cannot be read, is not UTF-8 JSON, or is not a manifest."""
+        doc = read_json_file(Path(path))
         try:
-            text = Path(path).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as err:
-            raise ManifestError(f"{path}: cannot read manifest: {err}") from err
-        try:
-            return cls.loads(text)
+            return cls.from_json(doc.strict_data())
         except ManifestError as err:
-            raise ManifestError(f"{path}: {err}") from err
+            if str(err).startswith(doc.source):
+                raise
+            raise ManifestError(f"{doc.source}: {err}") from err

@@ -84,13 +84,6 @@ def test_new_entries_are_written_in_the_official_key_order() -> None:
     assert ModelEntry.from_json(data).to_json() == data
 
 
-def test_with_metadata_replaces_fields() -> None:
-    entry = ModelEntry("m", "a.onnx", "1.0", 1, Metadata(model_sha="a" * 64, model_bytes=1))
-    changed = entry.with_metadata(model_bytes=2)
-    assert changed.metadata.model_bytes == 2
-    assert entry.metadata.model_bytes == 1
-
-
 @pytest.mark.parametrize(
     ("text", "message"),
     [
@@ -101,7 +94,7 @@ def test_with_metadata_replaces_fields() -> None:
             '[{"model": "m", "model_path": "a", "onnx_version": "1", "opset_version": true}]',
             "/0/opset_version: expected int, got bool",
         ),
-        ("[1,", "line 1 column 4: Expecting value"),
+        ("[1,", "<manifest>:1:4: invalid JSON: Expecting value"),
     ],
 )
 def test_wrong_shapes_raise_manifest_error(text: str, message: str) -> None:
@@ -114,3 +107,24 @@ def test_sorted_orders_by_model_path() -> None:
     a = ModelEntry("a", "z.onnx", "1", 1)
     b = ModelEntry("b", "y.onnx", "1", 1)
     assert [e.model for e in Manifest((a, b)).sorted()] == ["b", "a"]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            '[\n  {"model": "a",\n   "model": "b"}\n]',
+            "m.json:3:13: /0/model: key 'model' appears twice in one object",
+        ),
+        ('[\n  {"model_bytes": NaN}\n]', "m.json:2:19: /0/model_bytes: NaN is not valid JSON"),
+        ("[1,]", "m.json:1:4: invalid JSON"),
+    ],
+)
+def test_the_one_reader_is_strict(tmp_path: Path, text: str, message: str) -> None:
+    """Duplicate keys and NaN used to pass Manifest.load silently (the last key won)."""
+    path = tmp_path / "m.json"
+    path.write_text(text)
+    for read in (lambda: Manifest.load(path), lambda: Manifest.loads(text, str(path))):
+        with pytest.raises(ManifestError) as caught:
+            read()
+        assert str(caught.value).startswith(f"{tmp_path}/{message}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -9,13 +10,14 @@ import shutil
 import stat
 import time
 from pathlib import Path
+from typing import Any
 
 import git
 import pytest
 from onnx import TensorProto, helper
 
 from hubtools.core.diff import diff_manifests
-from hubtools.core.manifest import IOPort, IOPorts, Manifest
+from hubtools.core.manifest import IOPort, IOPorts, Manifest, ModelEntry
 from hubtools.errors import Location, Severity, UsageError
 from hubtools.generate.pipeline import (
     Candidate,
@@ -26,6 +28,11 @@ from hubtools.generate.pipeline import (
 from hubtools.generate.repo import RepoFiles
 
 from ..conftest import SHARED_ZOO
+
+
+def _with_metadata(entry: ModelEntry, **changes: Any) -> ModelEntry:
+    """A copy of ``entry`` with the given metadata fields replaced."""
+    return dataclasses.replace(entry, metadata=dataclasses.replace(entry.metadata, **changes))
 
 
 def model_bytes(opset: int, name: str = "x") -> bytes:
@@ -170,7 +177,7 @@ def test_previous_supplies_io_ports_and_extra_ports_by_sha(tmp_path: Path) -> No
         (IOPort("x", ("N", 4), "tensor(float)"),), (IOPort("y", ("N", 4), "tensor(float)"),)
     )
     # The previous manifest knew net-7 under another path: matched by sha.
-    old = first.entries[1].with_metadata(io_ports=ports, extra_ports={"features": []})
+    old = _with_metadata(first.entries[1], io_ports=ports, extra_ports={"features": []})
     moved = Manifest((old.__class__(**{**old.__dict__, "model_path": "old/place.onnx"}),))
     result = generate_manifest(tmp_path, previous=moved)
     entry = result.manifest.entries[1]
@@ -340,7 +347,7 @@ def test_usage_errors(tmp_path: Path) -> None:
 def test_compare_and_write(tmp_path: Path) -> None:
     make_zoo(tmp_path, zoo_files())
     new = generate_manifest(tmp_path).manifest
-    old = Manifest((new.entries[0].with_metadata(model_bytes=1), new.entries[2]))
+    old = Manifest((_with_metadata(new.entries[0], model_bytes=1), new.entries[2]))
     changes = diff_manifests(old, new)
     assert [e.model_path for e in changes.added] == [new.entries[1].model_path]
     assert changes.removed == ()
