@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +26,16 @@ def _isolated_env(
     for name in list(os.environ):
         if name.startswith("HUBTOOLS_"):
             monkeypatch.delenv(name)
+
+
+@pytest.fixture(autouse=True)
+def _no_cache_dir_override() -> Iterator[None]:
+    """``hub.set_dir`` is process-wide state: every test starts and ends without it."""
+    from hubtools.client import config
+
+    config.set_dir(None)
+    yield
+    config.set_dir(None)
 
 
 @pytest.fixture

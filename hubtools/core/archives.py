@@ -21,7 +21,7 @@ import stat
 import tarfile
 import tempfile
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -90,6 +90,94 @@ def _link_leaves(target: str) -> bool:
     return target.startswith("/") or unsafe_reason(target, strict=False) is not None
 
 
+@dataclass(frozen=True)
+class Member:
+    """An archive member as the extraction policy sees it, whatever the format.
+
+    ``kind`` is ``file``, ``dir``, ``symlink``, ``hardlink``, ``special``
+    (device, FIFO, socket) or ``other``; ``link`` is a link's target.
+    """
+
+    name: str
+    kind: str
+    size: int
+    link: str = ""
+
+
+def _tar_member(info: tarfile.TarInfo) -> Member:
+    if info.issym():
+        kind = "symlink"
+    elif info.islnk():
+        kind = "hardlink"
+    elif info.isdev() or info.isfifo():
+        kind = "special"
+    elif info.isfile() or info.isdir():
+        kind = "file" if info.isfile() else "dir"
+    else:
+        kind = "other"
+    return Member(info.name, kind, max(info.size, 0), info.linkname)
+
+
+def _zip_member(info: zipfile.ZipInfo) -> Member:
+    mode = stat.S_IFMT(info.external_attr >> 16)  # 0 when no Unix mode was stored
+    if mode == stat.S_IFLNK:
+        kind = "symlink"
+    elif mode not in (0, stat.S_IFREG, stat.S_IFDIR):
+        kind = "special"
+    else:
+        kind = "dir" if info.is_dir() else "file"
+    return Member(info.filename, kind, max(info.file_size, 0))
+
+
+def _member_refusal(member: Member, *, links: bool) -> str | None:
+    """Why one member cannot be extracted (None when it can); ``links`` allows
+    symlinks and hard links that stay inside the folder."""
+    problem = _member_problem(member.name)
+    if problem:
+        return problem
+    if member.kind == "special":
+        return "is a device, FIFO or socket"
+    if member.kind == "symlink":
+        if not links:
+            return "is a symlink"
+        target = posixpath.join(posixpath.dirname(member.name), member.link)
+        if member.link.startswith("/") or _link_leaves(target):
+            return f"is a symlink to {member.link!r}, outside the folder"
+    elif member.kind == "hardlink" and _link_leaves(member.link):
+        return f"is a hard link to {member.link!r}, outside the folder"
+    elif member.kind == "other":
+        return "is not a file, folder or link"
+    return None
+
+
+def check_member_list(
+    members: Iterable[Member],
+    *,
+    source: str,
+    links: bool,
+    max_members: int = MAX_MEMBERS,
+    max_bytes: int = MAX_TOTAL_BYTES,
+) -> None:
+    """The one extraction policy, applied to every member in turn.
+
+    Raises :class:`~hubtools.errors.UnsafeArchiveError` naming the first
+    member that is absolute, climbs out with ``..``, is a device, FIFO or
+    socket, is a link (with ``links``: a link pointing out of the folder), or
+    when there are more than ``max_members`` members or ``max_bytes`` bytes
+    of content.
+    """
+    total = 0
+    for count, member in enumerate(members, 1):
+        if count > max_members:
+            raise UnsafeArchiveError(f"{source}: more than {max_members} members; refused")
+        refusal = _member_refusal(member, links=links)
+        if refusal:
+            raise UnsafeArchiveError(f"{source}: member {member.name!r} {refusal}; refused")
+        total += member.size
+        if total > max_bytes:
+            raise UnsafeArchiveError(f"{source}: content larger than {max_bytes} bytes; refused")
+
+
 def check_members(
     tar: tarfile.TarFile,
     *,
@@ -97,42 +185,18 @@ def check_members(
     max_members: int = MAX_MEMBERS,
     max_bytes: int = MAX_TOTAL_BYTES,
 ) -> list[tarfile.TarInfo]:
-    """All members of ``tar``, after checking that each is safe to extract.
+    """All members of ``tar``, after :func:`check_member_list` (links allowed
+    when they stay inside). Raises UnsafeArchiveError."""
+    members: list[tarfile.TarInfo] = []
 
-    Raises :class:`~hubtools.errors.UnsafeArchiveError` naming the first
-    member that is absolute, climbs out with ``..``, is a link pointing out of
-    the folder, is a device or FIFO, or when the archive has more than
-    ``max_members`` members or ``max_bytes`` bytes of content.
-    """
-    members = []
-    total = 0
-    for member in tar:
-        members.append(member)
-        if len(members) > max_members:
-            raise UnsafeArchiveError(f"{source}: more than {max_members} members; refused")
-        name = member.name
-        where = f"{source}: member {name!r}"
-        problem = _member_problem(name)
-        if problem:
-            raise UnsafeArchiveError(f"{where} {problem}; refused")
-        if member.isdev() or member.isfifo():
-            raise UnsafeArchiveError(f"{where} is a device or FIFO; refused")
-        if member.issym():
-            target = posixpath.join(posixpath.dirname(name), member.linkname)
-            if member.linkname.startswith("/") or _link_leaves(target):
-                raise UnsafeArchiveError(
-                    f"{where} is a symlink to {member.linkname!r}, outside the folder; refused"
-                )
-        elif member.islnk():
-            if _link_leaves(member.linkname):
-                raise UnsafeArchiveError(
-                    f"{where} is a hard link to {member.linkname!r}, outside the folder; refused"
-                )
-        elif not (member.isfile() or member.isdir()):
-            raise UnsafeArchiveError(f"{where} is not a file, folder or link; refused")
-        total += max(member.size, 0)
-        if total > max_bytes:
-            raise UnsafeArchiveError(f"{source}: content larger than {max_bytes} bytes; refused")
+    def read() -> Iterator[Member]:
+        for info in tar:  # read as it goes: a bomb of headers stops at max_members
+            members.append(info)
+            yield _tar_member(info)
+
+    check_member_list(
+        read(), source=source, links=True, max_members=max_members, max_bytes=max_bytes
+    )
     return members
 
 
@@ -143,32 +207,17 @@ def check_zip_members(
     max_members: int = MAX_MEMBERS,
     max_bytes: int = MAX_TOTAL_BYTES,
 ) -> list[zipfile.ZipInfo]:
-    """All members of ``zf``, after checking that each is safe to extract.
-
-    Raises :class:`~hubtools.errors.UnsafeArchiveError` naming the first
-    member that is absolute, climbs out with ``..``, is a symlink (zip files
-    carry them in their Unix mode bits; model archives have no use for them,
-    so all are refused), is a device or FIFO, or when the archive has more
-    than ``max_members`` members or ``max_bytes`` bytes of content.
-    """
+    """All members of ``zf``, after :func:`check_member_list` with no links at all
+    (zip files carry them in their Unix mode bits; model archives have no use
+    for them). Raises UnsafeArchiveError."""
     infos = zf.infolist()
-    if len(infos) > max_members:
-        raise UnsafeArchiveError(f"{source}: more than {max_members} members; refused")
-    total = 0
-    for info in infos:
-        name = info.filename
-        where = f"{source}: member {name!r}"
-        problem = _member_problem(name)
-        if problem:
-            raise UnsafeArchiveError(f"{where} {problem}; refused")
-        kind = stat.S_IFMT(info.external_attr >> 16)  # 0 when no Unix mode was stored
-        if kind == stat.S_IFLNK:
-            raise UnsafeArchiveError(f"{where} is a symlink; refused")
-        if kind not in (0, stat.S_IFREG, stat.S_IFDIR):
-            raise UnsafeArchiveError(f"{where} is a device, FIFO or socket; refused")
-        total += max(info.file_size, 0)
-        if total > max_bytes:
-            raise UnsafeArchiveError(f"{source}: content larger than {max_bytes} bytes; refused")
+    check_member_list(
+        (_zip_member(i) for i in infos),
+        source=source,
+        links=False,
+        max_members=max_members,
+        max_bytes=max_bytes,
+    )
     return infos
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,13 +13,6 @@ from hubtools.client.config import Settings
 from hubtools.errors import UsageError
 from tests.client_support import serve_zoo
 from tests.conftest import RunCli
-
-
-@pytest.fixture(autouse=True)
-def _no_set_dir() -> Iterator[None]:
-    config.set_dir(None)
-    yield
-    config.set_dir(None)
 
 
 def test_cache_dir_precedence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -7,12 +7,14 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import onnx
 import pytest
 
 from hubtools import hub
+from hubtools.client.trust import TerminalPrompt
 from hubtools.errors import (
     ChecksumMismatchError,
     DownloadError,
@@ -150,13 +152,40 @@ def test_trusted_list_file_grants_trust(zoo: Zoo, monkeypatch: pytest.MonkeyPatc
     assert hub.load("mnist", zoo.repo) is not None
 
 
+@dataclass
+class _Person:
+    """A prompt with someone behind it who gives ``answer`` (the injected seam)."""
+
+    answer: bool
+    asked: list[str] = field(default_factory=list)
+
+    def available(self) -> bool:
+        return True
+
+    def ask(self, message: str) -> bool:
+        self.asked.append(message)
+        return self.answer
+
+
 def test_interactive_prompt_yes_and_no(zoo: Zoo, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("HUBTOOLS_TRUSTED_REPOS")
-    monkeypatch.setattr("hubtools.hub._interactive", lambda: True)
-    asked: list[str] = []
-    assert Hub(confirm=lambda q: asked.append(q) or False).load("mnist", zoo.repo) is None
-    assert "acme/zoo:main is not trusted" in asked[0]
-    assert Hub(confirm=lambda q: True).load("mnist", zoo.repo, silent=True) is not None
+    no = _Person(answer=False)
+    assert Hub(prompt=no).load("mnist", zoo.repo) is None
+    assert "acme/zoo:main is not trusted" in no.asked[0]
+    assert zoo.server.media_hits(".onnx") == 0
+    assert Hub(prompt=_Person(answer=True)).load("mnist", zoo.repo, silent=True) is not None
+
+
+def test_no_one_to_ask_raises_and_the_terminal_prompt_needs_a_terminal(
+    zoo: Zoo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("HUBTOOLS_TRUSTED_REPOS")
+    absent = _Person(answer=True)
+    absent.available = lambda: False  # type: ignore[method-assign]
+    with pytest.raises(UntrustedRepositoryError):
+        Hub(prompt=absent).load("mnist", zoo.repo)
+    assert absent.asked == []
+    assert TerminalPrompt().available() is False  # pytest's stdin is not a terminal
 
 
 def test_onnx_models_is_trusted_at_any_ref() -> None:
@@ -212,14 +241,9 @@ def test_manifest_is_kept_per_repo_and_ref(zoo: Zoo) -> None:
 
 
 def test_set_dir_moves_the_cache_at_call_time(zoo: Zoo, tmp_path: Path) -> None:
-    try:
-        hub.set_dir(str(tmp_path / "elsewhere"))
-        hub.load("mnist", zoo.repo)
-        assert list((tmp_path / "elsewhere").rglob(f"{zoo.model('MNIST', 12).sha}_mnist-12.onnx"))
-    finally:
-        from hubtools.client import config
-
-        config.set_dir(None)
+    hub.set_dir(str(tmp_path / "elsewhere"))
+    hub.load("mnist", zoo.repo)
+    assert list((tmp_path / "elsewhere").rglob(f"{zoo.model('MNIST', 12).sha}_mnist-12.onnx"))
 
 
 _WORKER = """

@@ -130,10 +130,5 @@ def test_errors_onnx_hub_raised_as_assertion_error_still_are() -> None:
 
 
 def test_set_dir_and_get_dir_round_trip(tmp_path: object) -> None:
-    try:
-        hub.set_dir(str(tmp_path))
-        assert hub.get_dir() == str(tmp_path)
-    finally:
-        from hubtools.client import config
-
-        config.set_dir(None)
+    hub.set_dir(str(tmp_path))
+    assert hub.get_dir() == str(tmp_path)

@@ -1,0 +1,452 @@
+"""The client: :class:`Hub` finds a model in a repository's manifest, makes sure
+the cache holds its verified file (trying the repository's host, then its
+mirrors), extracts archives safely, and loads the model.
+
+Each public method resolves :class:`~hubtools.client.config.Settings` once and
+passes them down, so one call reads the environment and the config file once.
+The parts live beside it: repository specs, manifests, trust, transport,
+cache. This module never prints; the trust prompt is injected.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from hubtools.client import cache, transport
+from hubtools.client.config import DEFAULT_REPO, Settings
+from hubtools.client.manifests import ModelInfo, load_models
+from hubtools.client.repository import Repository, parse_repo
+from hubtools.client.trust import Prompt, TerminalPrompt, ensure_trust
+from hubtools.core import archives
+from hubtools.core.manifest import ModelEntry
+from hubtools.errors import (
+    ChecksumMismatchError,
+    DownloadError,
+    HubtoolsError,
+    ManifestError,
+    ModelNotFoundError,
+    NotCachedError,
+    NoTestDataError,
+)
+
+if TYPE_CHECKING:
+    import onnx
+
+__all__ = ["Download", "Hub", "last_download"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Download:
+    """Where a file of a repository came from, as :meth:`Hub.fetch_file` returns it.
+
+    ``path`` is the verified file in the cache; ``source`` the URL that
+    served it (for a file already cached: the cache path, with
+    ``from_cache`` True); ``skipped`` one line per source tried before it
+    that did not serve the file (404, Git LFS pointer, HTML page, wrong size
+    or sha256, network failure).
+    """
+
+    model: str
+    model_path: str
+    path: Path
+    source: str
+    from_cache: bool
+    skipped: tuple[str, ...] = ()
+
+
+_last_download: contextvars.ContextVar[Download | None] = contextvars.ContextVar(
+    "hubtools_last_download", default=None
+)
+
+
+def last_download() -> Download | None:
+    """The :class:`Download` of the last file this thread (or task) fetched or found cached.
+
+    After ``hub.load("mnist")``, ``hub.last_download().source`` is the URL
+    that served the model (or the cache path). None before any fetch.
+    Raises nothing.
+    """
+    return _last_download.get()
+
+
+@dataclass(frozen=True)
+class _Call:
+    """What one public call asked for, passed down with its settings."""
+
+    settings: Settings
+    force_reload: bool = False
+    silent: bool = False
+    trust_repo: bool = False
+
+
+def _note(err: BaseException) -> str:
+    """The first clause of an error message: a one-line note about a skipped source."""
+    return str(err).split("; ", 1)[0]
+
+
+def _entry(info: ModelInfo) -> ModelEntry:
+    """The typed entry of a ModelInfo the client built (always present there)."""
+    if info.entry is None:  # pragma: no cover - only hand-built ModelInfo objects lack it
+        raise ManifestError(f"{info.model} ({info.model_path}): not a usable manifest entry")
+    return info.entry
+
+
+def _archive_format(entry: ModelEntry) -> str | None:
+    """``tar.gz`` or ``zip`` for an archive entry, None for a plain ``.onnx`` one.
+
+    Raises ManifestError for another ``model_archive`` value.
+    """
+    kind = entry.metadata.get("model_archive")
+    if kind is None:
+        return None
+    if kind not in archives.MODEL_ARCHIVE_FORMATS:
+        raise ManifestError(
+            f"{entry.model} ({entry.model_path}): metadata model_archive {kind!r} is not one "
+            f"of {', '.join(archives.MODEL_ARCHIVE_FORMATS)}; hubtools cannot unpack it"
+        )
+    return str(kind)
+
+
+class Hub:
+    """The client behind the module functions, with explicit settings.
+
+    ``Hub()`` resolves :class:`~hubtools.client.config.Settings` at each
+    public call; ``Hub(settings)`` uses the given ones. ``prompt`` asks a
+    person whether to trust a repository (default: :class:`TerminalPrompt`,
+    which asks only on a terminal); ``confirm`` is a shorter way to give the
+    question-asking function of a terminal prompt. ``mirrors`` maps
+    repositories to payload mirror lists, over every other setting
+    (``"default"`` in a list stands for the mirrors it replaces).
+    ``last_download`` is the :class:`Download` of this client's last fetch.
+    """
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        confirm: Callable[[str], bool] | None = None,
+        prompt: Prompt | None = None,
+        mirrors: Mapping[str, Sequence[str]] | None = None,
+    ) -> None:
+        self._settings = settings
+        if prompt is None:
+            prompt = TerminalPrompt(confirm) if confirm is not None else TerminalPrompt()
+        self._prompt = prompt
+        self._mirrors = dict(mirrors) if mirrors is not None else None
+        self.last_download: Download | None = None
+
+    @property
+    def settings(self) -> Settings:
+        """Settings resolved now (each public method takes them once). Raises
+        UsageError for an unusable setting."""
+        if self._settings is None:
+            return Settings.resolve(mirrors=self._mirrors)
+        if self._mirrors is not None:
+            return self._settings.with_mirrors(self._mirrors, "mirrors argument")
+        return self._settings
+
+    # -- manifest ---------------------------------------------------------
+
+    def models(self, repo: str = DEFAULT_REPO) -> list[ModelInfo]:
+        """Every usable entry of ``repo``'s manifest (see
+        :func:`~hubtools.client.manifests.load_models` for fetching, keeping
+        and the offline fallback). Raises DownloadError, ManifestError,
+        NotCachedError, UsageError for a bad ``repo``."""
+        settings = self.settings
+        return load_models(parse_repo(repo, settings), settings)
+
+    def list_models(
+        self, repo: str = DEFAULT_REPO, model: str | None = None, tags: list[str] | None = None
+    ) -> list[ModelInfo]:
+        """Models named ``model`` (any case) having any of ``tags``; see
+        :func:`hubtools.hub.list_models`."""
+        return self._list(self.settings, repo, model, tags)
+
+    def _list(
+        self, settings: Settings, repo: str, model: str | None, tags: list[str] | None
+    ) -> list[ModelInfo]:
+        infos = load_models(parse_repo(repo, settings), settings)
+        matching = [m for m in infos if model is None or m.model.lower() == model.lower()]
+        if tags is None:
+            return matching
+        wanted = {t.lower() for t in tags}
+        return [m for m in matching if wanted & {t.lower() for t in m.tags}]
+
+    def get_model_info(
+        self, model: str, repo: str = DEFAULT_REPO, opset: int | None = None
+    ) -> ModelInfo:
+        """The entry of ``model`` with ``opset`` (highest when None); see
+        :func:`hubtools.hub.get_model_info`."""
+        return self._info(self.settings, model, repo, opset)
+
+    def _info(self, settings: Settings, model: str, repo: str, opset: int | None) -> ModelInfo:
+        matching = self._list(settings, repo, model, None)
+        if not matching:
+            raise ModelNotFoundError(
+                f"No models found with name {model} in {repo}; "
+                "`hubtools list` shows the models it has"
+            )
+        if opset is None:
+            return max(matching, key=lambda m: m.opset)
+        selected = [m for m in matching if m.opset == opset]
+        if not selected:
+            valid = sorted({m.opset for m in matching})
+            raise ModelNotFoundError(
+                f"{model} has no version with opset {opset}. Valid opsets: {valid}"
+            )
+        return selected[0]
+
+    # -- files --------------------------------------------------------------
+
+    def fetch_file(
+        self,
+        repo: str,
+        model: str,
+        path: str,
+        sha: str | None,
+        size: int | None,
+        *,
+        force_reload: bool = False,
+        silent: bool = False,
+        trust_repo: bool = False,
+    ) -> Download | None:
+        """Make sure the cache holds ``path`` of ``repo`` with ``sha``; say where it came from.
+
+        The sources are tried in order (the repository's own host, then its
+        mirrors); one that does not serve the file is skipped with a one-line
+        note in the log, and the first whose bytes have the manifest's size
+        and sha256 wins. The result is also kept as :attr:`last_download`
+        and returned by :func:`last_download`. Returns None when the user
+        declined to trust the repository.
+
+        Raises ChecksumMismatchError when no source served the right bytes
+        and at least one served wrong ones (nothing is kept under the final
+        name), DownloadError when none served the file (with one note per
+        source; with a single source, that source's own error),
+        NotCachedError (offline and absent), UntrustedRepositoryError,
+        ManifestError (unsafe path or sha), UsageError (bad ``repo``).
+        """
+        call = _Call(self.settings, force_reload, silent, trust_repo)
+        return self._fetch_file(call, repo, model, path, sha, size)
+
+    def _fetch_file(
+        self, call: _Call, repo: str, model: str, path: str, sha: str | None, size: int | None
+    ) -> Download | None:
+        settings, force_reload = call.settings, call.force_reload
+        repository = parse_repo(repo, settings)
+        target = cache.cached_path(settings.cache_dir, path, sha)
+        say = log.debug if call.silent else log.info
+        if not force_reload and self._verified(target, sha, size, model, settings):
+            say("Using cached %s model from %s", model, target)
+            return self._record(Download(model, path, target, str(target), True))
+        if settings.offline:
+            raise NotCachedError(
+                f"offline (HUBTOOLS_OFFLINE is set) and {model} ({path}) is not in the cache "
+                f"at {target}; unset HUBTOOLS_OFFLINE to download it"
+            )
+        if not ensure_trust(repository, settings, trust_repo=call.trust_repo, prompt=self._prompt):
+            return None
+        with cache.locked(target):
+            # Another process may have fetched it while this one waited for the lock.
+            if not force_reload and self._verified(target, sha, size, model, settings):
+                say("Using cached %s model from %s", model, target)
+                return self._record(Download(model, path, target, str(target), True))
+            say("Downloading %s to local path %s", model, target)
+            return self._record(
+                self._from_sources(repository, model, path, target, sha, size, settings, say)
+            )
+
+    def _from_sources(
+        self,
+        repository: Repository,
+        model: str,
+        path: str,
+        target: Path,
+        sha: str | None,
+        size: int | None,
+        settings: Settings,
+        say: Callable[..., None],
+    ) -> Download:
+        """Fetch ``target`` from the first source that serves the right bytes
+        (the caller holds its lock). Raises what :meth:`fetch_file` says."""
+        urls = repository.payload_urls(path)
+        skipped: list[str] = []
+        errors: list[HubtoolsError] = []
+        for n, url in enumerate(urls, 1):
+            label = "its host" if n == 1 else f"mirror {n - 1}"
+            try:
+                _fetch_from(url, target, path, sha, size, settings, f"{model} ({url})")
+            except (DownloadError, ChecksumMismatchError) as err:
+                errors.append(err)
+                skipped.append(f"{label}: {_note(err)}")
+                if n < len(urls):
+                    level = (
+                        logging.WARNING if isinstance(err, ChecksumMismatchError) else logging.INFO
+                    )
+                    log.log(level, "%s: skipped %s: %s", model, label, _note(err))
+                continue
+            say("%s: %s served by %s", model, Path(path).name, url)
+            return Download(model, path, target, url, False, tuple(skipped))
+        if len(errors) == 1:
+            raise errors[0]
+        notes = "; ".join(f"({i}) {note}" for i, note in enumerate(skipped, 1))
+        kind = (
+            ChecksumMismatchError
+            if any(isinstance(e, ChecksumMismatchError) for e in errors)
+            else DownloadError
+        )
+        raise kind(
+            f"{model} ({path}): none of the {len(urls)} sources served a file with the "
+            f"manifest's size and sha256, so nothing was accepted: {notes}; add a mirror that "
+            "serves it (HUBTOOLS_MIRRORS) or retry later"
+        ) from errors[-1]
+
+    def _record(self, download: Download) -> Download:
+        self.last_download = download
+        _last_download.set(download)
+        return download
+
+    @staticmethod
+    def _verified(
+        target: Path, sha: str | None, size: int | None, model: str, settings: Settings
+    ) -> bool:
+        """True when ``target`` exists and matches; a mismatching file is deleted."""
+        if not target.is_file():
+            return False
+        try:
+            cache.verify_file(target, sha, size, what=f"cached {model} ({target})")
+        except ChecksumMismatchError as err:
+            if settings.offline:
+                raise
+            log.warning("%s", err)
+            return False
+        return True
+
+    def _extracted(self, got: Download, force: bool) -> Path:
+        """The folder ``got`` (a cached archive) is extracted into: extracted
+        again after a new download, with ``force``, or when it is missing.
+        Raises UnsafeArchiveError for an unsafe or unreadable archive."""
+        dest = cache.extracted_folder(got.path)
+        with cache.locked(dest):
+            if force or not got.from_cache or not dest.is_dir():
+                archives.safe_extract(got.path, dest)
+        return dest
+
+    def download_model(
+        self,
+        model: str,
+        repo: str = DEFAULT_REPO,
+        opset: int | None = None,
+        force_reload: bool = False,
+        silent: bool = False,
+        *,
+        trust_repo: bool = False,
+    ) -> Path | None:
+        """The verified cached ``.onnx`` file of ``model``; None when trust was declined.
+
+        For an archive entry (metadata ``model_archive``: ``tar.gz`` or
+        ``zip``), the archive is fetched and verified by its sha256, extracted
+        safely into ``<sha>_<name>`` beside it in the cache (again after each
+        new download), and the path of the single ``.onnx`` file inside is
+        returned; its external data sits beside it. Raises what
+        :meth:`get_model_info` and :meth:`fetch_file` raise, and for archives
+        UnsafeArchiveError (unsafe or unreadable archive), ArchiveLayoutError
+        (no or several ``.onnx`` files inside) and ManifestError (unknown
+        ``model_archive`` kind).
+        """
+        call = _Call(self.settings, force_reload, silent, trust_repo)
+        return self._download_model(call, model, repo, opset)
+
+    def _download_model(self, call: _Call, model: str, repo: str, opset: int | None) -> Path | None:
+        entry = _entry(self._info(call.settings, model, repo, opset))
+        kind = _archive_format(entry)
+        md = entry.metadata
+        got = self._fetch_file(
+            call, repo, entry.model, entry.model_path, md.model_sha, md.model_bytes
+        )
+        if got is None or kind is None:
+            return None if got is None else got.path
+        dest = self._extracted(got, call.force_reload)
+        return archives.find_single_model(dest, f"{entry.model} ({entry.model_path})")
+
+    def download_model_with_test_data(
+        self,
+        model: str,
+        repo: str = DEFAULT_REPO,
+        opset: int | None = None,
+        force_reload: bool = False,
+        silent: bool = False,
+        *,
+        trust_repo: bool = False,
+    ) -> Path | None:
+        """Fetch and safely extract the test-data tarball; the folder with ``model.onnx``.
+
+        Returns None when trust was declined. Raises NoTestDataError (a
+        ModelNotFoundError and a KeyError) when the entry has no
+        ``model_with_data_path``, UnsafeArchiveError for an unsafe or
+        unreadable tarball, and what :meth:`fetch_file` raises.
+        """
+        call = _Call(self.settings, force_reload, silent, trust_repo)
+        entry = _entry(self._info(call.settings, model, repo, opset))
+        md = entry.metadata
+        if md.model_with_data_path is None:
+            raise NoTestDataError(
+                f"{entry.model} (opset {entry.opset_version}) has no model_with_data_path in "
+                "the manifest, so it has no test data"
+            )
+        path, sha, size = md.model_with_data_path, md.model_with_data_sha, md.model_with_data_bytes
+        got = self._fetch_file(call, repo, entry.model, path, sha, size)
+        if got is None:
+            return None
+        return archives.find_model_folder(self._extracted(got, force_reload))
+
+    def load(
+        self,
+        model: str,
+        repo: str = DEFAULT_REPO,
+        opset: int | None = None,
+        force_reload: bool = False,
+        silent: bool = False,
+        *,
+        trust_repo: bool = False,
+    ) -> onnx.ModelProto | None:
+        """The model as an ``onnx.ModelProto``; None when trust was declined.
+
+        An archive entry is loaded from its extracted ``.onnx`` file with the
+        external data beside it (see :meth:`download_model`);
+        :attr:`last_download` says which source served the file. Raises what
+        :meth:`download_model` raises.
+        """
+        call = _Call(self.settings, force_reload, silent, trust_repo)
+        path = self._download_model(call, model, repo, opset)
+        if path is None:
+            return None
+        import onnx
+
+        # onnx.load reads external data relative to the model's own folder.
+        return onnx.load(str(path))
+
+
+def _fetch_from(
+    url: str,
+    target: Path,
+    path: str,
+    sha: str | None,
+    size: int | None,
+    settings: Settings,
+    what: str,
+) -> None:
+    """Fill ``target`` from one source, verified (see :func:`cache.fetch_into_cache`)."""
+
+    def fetch(temp: Path) -> tuple[int, str]:
+        got = transport.download_to(url, temp, settings, expected_size=size, desc=Path(path).name)
+        return got.size, got.sha256
+
+    cache.fetch_into_cache(target, fetch, sha=sha, size=size, what=what)
