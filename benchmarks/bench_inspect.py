@@ -37,9 +37,9 @@ _LAYER_BYTES = _DIM * _DIM * 4
 def _field(number: int, payload_len: int) -> bytes:
     """Tag and length of a length-delimited protobuf field."""
     # The reader's own encoder; imported here so the measuring parent stays small.
-    from hubtools.inspect.facts import _encode_varint
+    from hubtools.inspect.wire import encode_varint
 
-    return _encode_varint(number << 3 | 2) + _encode_varint(payload_len)
+    return encode_varint(number << 3 | 2) + encode_varint(payload_len)
 
 
 def write_model(path: Path, target_bytes: int) -> int:
