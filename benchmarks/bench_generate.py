@@ -15,7 +15,7 @@ byte-compiled first as ``pip install`` would, and the three commands run in
 turn ``--repeat`` times (best of each), so a drift in the machine's speed
 hits them alike. Also times a generate run over the real zoo snapshot in
 ../shared when it is there.
-Targets (issue 4): wall <= 1.2x the floor, <= 0.7x with --jobs 2, RSS <= 150 MB,
+Targets: wall <= 1.2x the floor, <= 0.7x with --jobs 2, RSS <= 150 MB,
 real zoo < 2 s.
 """
 

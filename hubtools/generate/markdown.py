@@ -1,14 +1,9 @@
-"""GitHub-flavoured Markdown tables as rows that carry their line numbers.
-
-Tables are parsed with markdown-it-py's GFM table rule, so the rows are the
-ones GitHub renders: a ``>`` footnote line under a table, an ``<hr>`` or a
-blank line ends the table instead of becoming a row. Cells keep their plain
-text (inline HTML such as ``<b>`` dropped, link text kept) and the targets of
-their links, so callers can use a cell as a name or as a link.
-
-Headers are matched ignoring case and surrounding/inner runs of space, with
-aliases; a header that is close to a wanted name gets a "did you mean"
-suggestion (see :func:`match_columns`).
+"""GitHub-flavoured Markdown tables as rows that carry their line numbers, and
+header matching with aliases and "did you mean" suggestions
+(:func:`match_columns`). Cells keep their plain text and the targets of their
+links, so callers can use a cell as a name or as a link. It must not raise on
+malformed Markdown, and it knows nothing of model tables: which columns matter
+is the collectors' business.
 """
 
 from __future__ import annotations
@@ -141,6 +136,12 @@ def _cell(children: Sequence[object]) -> Cell:
 def parse_tables(text: str) -> list[Table]:
     """Every GFM table of a Markdown document, in document order.
 
+    Tables are parsed with markdown-it-py's GFM table rule, so the rows are the
+    ones GitHub renders: a ``>`` footnote line under a table, an ``<hr>`` or a
+    blank line ends the table instead of becoming a row. Cells keep their plain
+    text (inline HTML such as ``<b>`` dropped, link text kept) and the targets
+    of their links.
+
     Never raises on malformed Markdown: what GitHub would not render as a table
     is simply not returned.
     """
@@ -187,7 +188,8 @@ def match_columns(
 
     ``wanted`` maps a key to its accepted names, canonical name first (for
     example ``{"opset": ("Opset version", "Opset")}``). Names match after
-    :func:`normalize_header`; the first header matching a key wins. A header
+    :func:`normalize_header` (case and runs of space ignored); the first
+    header matching a key wins. A header
     that matches nothing but is close to the canonical name of a missing key
     is reported in ``suggestions``. Never raises.
     """

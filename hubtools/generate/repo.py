@@ -1,13 +1,7 @@
-"""A model repository on disk: its tracked files, what changed since a ref, safe paths.
-
-Files are the ones git tracks (``git ls-files`` through gitpython), so build
-outputs and stray downloads never leak into a manifest. A folder that is not a
-git repository is walked as plain files instead; :attr:`RepoFiles.is_git` says
-which, so the caller can tell the user once.
-
-Paths are POSIX strings relative to the repository root. :func:`resolve_link`
-turns a link found in a README into such a path, refusing links that leave the
-root by ``..`` or through a symlink.
+"""A model repository on disk: its tracked files, what changed since a ref,
+and README links turned into safe POSIX paths relative to the repository root.
+It must not read file contents or write anything, and it refuses a link that
+leaves the root (by ``..`` or through a symlink) instead of resolving it.
 """
 
 from __future__ import annotations
@@ -102,7 +96,10 @@ def _open_repo(root: Path) -> git.Repo | None:
 def list_files(root: Path) -> RepoFiles:
     """The tracked files under ``root`` (a plain walk when it is not in a git repository).
 
-    ``root`` may be a sub-folder of a repository; paths are relative to it.
+    Files are the ones git tracks (``git ls-files`` through gitpython), so build
+    outputs and stray downloads never leak into a manifest; the result's
+    ``is_git`` says whether git listed them, so the caller can tell the user
+    once. ``root`` may be a sub-folder of a repository; paths are relative to it.
     Raises :class:`~hubtools.errors.UsageError` when ``root`` is not a folder,
     and :class:`~hubtools.errors.HubtoolsError` when git cannot list the files.
     """

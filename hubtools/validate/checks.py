@@ -1,34 +1,36 @@
-"""Semantic checks on a manifest, beyond what its JSON Schema can say, and the
-``--repo`` cross-check of every entry against the repository's files.
-
-:func:`validate_manifest` is the whole validator: read the file strictly
-(:mod:`hubtools.core.jsonfile`), run the schema (:mod:`hubtools.validate.schema`), build the
-typed entries, run the checks here, and give every problem its line and column.
+"""The validator: :func:`validate_manifest` reads a manifest strictly
+(:mod:`hubtools.core.jsonfile`), runs the JSON Schema
+(:mod:`hubtools.validate.schema`), builds the typed entries, runs the semantic
+checks the schema cannot express (duplicates, sort order, archives, tags) and,
+with a repository, the file checks of :mod:`hubtools.validate.repo_checks`;
+then it gives every problem its line and column. Bad content is always a
+:class:`~hubtools.errors.Problem`: this module must not raise for it, nor
+write anything.
 """
 
 from __future__ import annotations
 
 import contextlib
 import gc
-import os
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from hubtools.core.archives import archive_format
-from hubtools.core.jsonfile import JSONDocument, parse_json, read_json_file
+from hubtools.core.jsonfile import JSONDocument, read_json_file
 from hubtools.core.manifest import Manifest, ModelEntry
-from hubtools.core.paths import resolve_inside
-from hubtools.errors import HubtoolsError, InvalidModelError, Location, Problem, Report, Severity
+from hubtools.errors import Problem, Report, Severity
+from hubtools.validate.problems import problem_at
+from hubtools.validate.repo_checks import repo_problems
 from hubtools.validate.schema import schema_problems
 
-if TYPE_CHECKING:  # onnx_info imports onnx (~0.3 s): only --repo on content needs it
-    from hubtools.inspect.facts import FileFacts
-
-
-_REGENERATE = "run `hubtools generate` to recompute it"
+__all__ = [
+    "ValidationResult",
+    "check_document",
+    "entry_index",
+    "semantic_problems",
+    "validate_manifest",
+]
 
 
 @dataclass(frozen=True)
@@ -43,17 +45,6 @@ class ValidationResult:
     manifest: Manifest | None
     report: Report
     entries: int
-
-
-def _problem(
-    source: str,
-    pointer: str,
-    code: str,
-    message: str,
-    hint: str | None = None,
-    severity: Severity = Severity.ERROR,
-) -> Problem:
-    return Problem(code, message, Location(source, pointer=pointer), severity, hint)
 
 
 def _typed_entries(
@@ -81,7 +72,7 @@ def semantic_problems(entries: Iterable[tuple[int, ModelEntry]], source: str) ->
     for index, entry in entries:
         key = (entry.model.casefold(), entry.opset_version)
         if key in by_name:
-            yield _problem(
+            yield problem_at(
                 source,
                 f"/{index}/model",
                 "duplicate-model",
@@ -92,7 +83,7 @@ def semantic_problems(entries: Iterable[tuple[int, ModelEntry]], source: str) ->
         else:
             by_name[key] = index
         if entry.model_path in by_path:
-            yield _problem(
+            yield problem_at(
                 source,
                 f"/{index}/model_path",
                 "duplicate-path",
@@ -104,7 +95,7 @@ def semantic_problems(entries: Iterable[tuple[int, ModelEntry]], source: str) ->
             by_path[entry.model_path] = index
         if previous is not None and entry.model_path < previous[1] and not unsorted_reported:
             unsorted_reported = True
-            yield _problem(
+            yield problem_at(
                 source,
                 f"/{index}/model_path",
                 "unsorted",
@@ -117,7 +108,7 @@ def semantic_problems(entries: Iterable[tuple[int, ModelEntry]], source: str) ->
         archive = entry.metadata.get("model_archive")
         fmt = archive_format(entry.model_path, model_archive=True)
         if fmt is not None and archive is None:
-            yield _problem(
+            yield problem_at(
                 source,
                 f"/{index}/model_path",
                 "archive-without-format",
@@ -126,7 +117,7 @@ def semantic_problems(entries: Iterable[tuple[int, ModelEntry]], source: str) ->
                 f'add "model_archive": "{fmt.name}" to the metadata',
             )
         elif isinstance(archive, str) and not entry.model_path.endswith(f".{archive}"):
-            yield _problem(
+            yield problem_at(
                 source,
                 f"/{index}/metadata/model_archive",
                 "archive-format-mismatch",
@@ -136,7 +127,7 @@ def semantic_problems(entries: Iterable[tuple[int, ModelEntry]], source: str) ->
                 Severity.WARNING,
             )
         if not entry.metadata.tags:
-            yield _problem(
+            yield problem_at(
                 source,
                 f"/{index}/metadata/tags",
                 "empty-tags",
@@ -149,7 +140,7 @@ def semantic_problems(entries: Iterable[tuple[int, ModelEntry]], source: str) ->
 def _oddity_problems(doc: JSONDocument) -> Iterator[Problem]:
     for odd in doc.oddities:
         if odd.kind == "duplicate-key":
-            yield _problem(
+            yield problem_at(
                 doc.source,
                 odd.pointer,
                 "duplicate-key",
@@ -158,7 +149,7 @@ def _oddity_problems(doc: JSONDocument) -> Iterator[Problem]:
                 "remove the duplicate key",
             )
         else:
-            yield _problem(
+            yield problem_at(
                 doc.source,
                 odd.pointer,
                 "non-finite",
@@ -200,7 +191,7 @@ def check_document(
     parsed document. Never raises for bad content: everything is a Problem.
 
     Raises:
-        HubtoolsError: ``repo`` is not a readable directory.
+        UsageError: ``repo`` is not a directory.
     """
     with _gc_paused():
         return _check_document(doc, repo, jobs)
@@ -233,19 +224,6 @@ def entry_index(pointer: str | None) -> int | None:
     return int(head) if head.isdigit() else None
 
 
-def check_manifest_text(text: str, source: str) -> tuple[Manifest | None, Report]:
-    """Validate manifest text without touching any file.
-
-    Returns the manifest of the entries that passed the schema (None when the
-    text is not a JSON array) and the report of every problem.
-
-    Raises:
-        ManifestError: the text is not JSON (with line and column).
-    """
-    result = check_document(parse_json(text, source))
-    return result.manifest, result.report
-
-
 def validate_manifest(
     path: Path, *, repo: Path | None = None, source: str | None = None, jobs: int | None = None
 ) -> ValidationResult:
@@ -253,195 +231,7 @@ def validate_manifest(
 
     Raises:
         ManifestError: the file is missing, unreadable, not UTF-8 or not JSON.
-        HubtoolsError: ``repo`` is not a directory.
+        UsageError: ``repo`` is not a directory.
     """
     doc = read_json_file(Path(path), source)
     return check_document(doc, repo=repo, jobs=jobs)
-
-
-# ---- --repo: entries against files ---------------------------------------------
-
-
-@dataclass(frozen=True)
-class _FileCheck:
-    index: int
-    entry: ModelEntry
-    field: str  # "model" or "model_with_data"
-    rel: str
-    sha: str | None
-    size: int | None
-
-
-def _check_one(check: _FileCheck, root: Path, source: str) -> tuple[list[Problem], dict[str, int]]:
-    from hubtools.core.files import digest, read_lfs_pointer
-    from hubtools.inspect.facts import inspect_archive, inspect_file
-
-    i, field = check.index, check.field
-    path_ptr = f"/{i}/{'model_path' if field == 'model' else 'model_with_data_path'}"
-    sha_ptr = f"/{i}/metadata/{field}_sha"
-    size_ptr = f"/{i}/metadata/{field}_bytes"
-    problems: list[Problem] = []
-    counts = {"files": 1}
-    path = resolve_inside(root, check.rel)
-    if path is None:
-        problems.append(
-            _problem(
-                source,
-                path_ptr,
-                "path-escapes",
-                f"{check.rel!r} resolves outside the repository {root} (through a symlink)",
-                "point the entry at a file inside the repository",
-            )
-        )
-        return problems, counts
-    if not path.is_file():
-        problems.append(
-            _problem(
-                source,
-                path_ptr,
-                "missing-file",
-                f"{check.rel!r} does not exist in {root}"
-                + (" (it is a directory)" if path.is_dir() else ""),
-                "fix the path, or add the file to the repository",
-            )
-        )
-        return problems, counts
-    facts: FileFacts | None = None
-    try:
-        pointer = read_lfs_pointer(path)
-        if pointer is not None:
-            sha, size, kind = pointer.oid, pointer.size, "Git LFS pointer"
-            counts["from LFS pointers"] = 1
-        else:
-            if field == "model":
-                archive = check.entry.metadata.get("model_archive")
-                try:
-                    if isinstance(archive, str):
-                        facts = inspect_archive(path, archive)
-                    else:
-                        facts = inspect_file(path)
-                except InvalidModelError as err:
-                    problems.append(
-                        _problem(
-                            source,
-                            path_ptr,
-                            "invalid-model",
-                            str(err).replace(str(path), check.rel),
-                            "replace the file with the ONNX model, or fix the path",
-                        )
-                    )
-            if facts is not None and facts.model_sha is not None:
-                sha, size = facts.model_sha, facts.model_bytes
-            else:
-                found = digest(path)
-                sha, size = found.sha256, found.size
-            kind = "file"
-            counts["hashed"], counts["bytes hashed"] = 1, size
-    except OSError as err:  # FileReadError included
-        problems.append(
-            _problem(source, path_ptr, "unreadable-file", f"{check.rel}: cannot read: {err}")
-        )
-        return problems, counts
-    if check.sha is not None and sha != check.sha:
-        problems.append(
-            _problem(
-                source,
-                sha_ptr,
-                "sha-mismatch",
-                f"manifest says {check.sha}, the {kind} {check.rel!r} has {sha}",
-                _REGENERATE,
-            )
-        )
-    if check.size is not None and size != check.size:
-        problems.append(
-            _problem(
-                source,
-                size_ptr,
-                "size-mismatch",
-                f"manifest says {check.size} bytes, the {kind} {check.rel!r} has {size}",
-                _REGENERATE,
-            )
-        )
-    if facts is not None:
-        problems.extend(_content_problems(check, facts, source))
-    return problems, counts
-
-
-def _content_problems(check: _FileCheck, facts: FileFacts, source: str) -> Iterator[Problem]:
-    entry, i = check.entry, check.index
-    if facts.opset_version != entry.opset_version:
-        yield _problem(
-            source,
-            f"/{i}/opset_version",
-            "opset-mismatch",
-            f"manifest says opset {entry.opset_version}, {check.rel!r} imports "
-            f"{'no default-domain opset' if facts.opset_version is None else facts.opset_version}",
-            "fix opset_version (and the README table it came from)",
-        )
-    declared = entry.metadata.io_ports
-    if declared is not None and facts.io_ports is not None:
-        for side in ("inputs", "outputs"):
-            want = [p.to_json() for p in getattr(declared, side)]
-            got = [p.to_json() for p in getattr(facts.io_ports, side)]
-            if want != got:
-                yield _problem(
-                    source,
-                    f"/{i}/metadata/io_ports/{side}",
-                    "io-ports-mismatch",
-                    f"{side} differ from {check.rel!r}: {_first_difference(want, got)}",
-                    _REGENERATE,
-                )
-
-
-def _first_difference(want: list[object], got: list[object]) -> str:
-    if len(want) != len(got):
-        return f"manifest lists {len(want)}, the model has {len(got)}"
-    for n, (a, b) in enumerate(zip(want, got, strict=True)):
-        if a != b:
-            return f"#{n}: manifest {a}, model {b}"
-    return "order differs"
-
-
-def repo_problems(
-    entries: Iterable[tuple[int, ModelEntry]],
-    repo: Path,
-    source: str,
-    report: Report,
-    *,
-    jobs: int | None = None,
-) -> list[Problem]:
-    """Check every entry's files in ``repo``: existence, sha256 and size (from the
-    Git LFS pointer when the content is not pulled, else by streaming hash), and
-    for model content also opset and io_ports.
-
-    Raises:
-        HubtoolsError: ``repo`` is not a directory.
-    """
-    root = Path(repo).resolve()
-    if not root.is_dir():
-        raise HubtoolsError(f"{repo}: --repo must be the repository's directory")
-    checks = []
-    for index, entry in entries:
-        md = entry.metadata
-        checks.append(
-            _FileCheck(index, entry, "model", entry.model_path, md.model_sha, md.model_bytes)
-        )
-        if md.model_with_data_path is not None:
-            checks.append(
-                _FileCheck(
-                    index,
-                    entry,
-                    "model_with_data",
-                    md.model_with_data_path,
-                    md.model_with_data_sha,
-                    md.model_with_data_bytes,
-                )
-            )
-    workers = jobs or min(4, os.cpu_count() or 1)
-    problems: list[Problem] = []
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        for found, counts in pool.map(lambda c: _check_one(c, root, source), checks):
-            problems.extend(found)
-            for what, n in counts.items():
-                report.count(what, n)
-    return problems

@@ -1,7 +1,9 @@
-"""The manifest's JSON Schema: load the copy packaged in the wheel, run jsonschema,
-and turn its errors into :class:`~hubtools.errors.Problem` objects with readable
-messages (jsonschema's own repeat the whole offending value, which can be an
-entire manifest)."""
+"""The manifest's JSON Schema: load the copy packaged in the wheel, run
+jsonschema, and turn its errors into :class:`~hubtools.errors.Problem` objects
+with short messages (jsonschema's own repeat the whole offending value, which
+can be an entire manifest). It must not check what the schema cannot say, nor
+locate problems by line: the caller does both.
+"""
 
 from __future__ import annotations
 

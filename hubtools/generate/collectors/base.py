@@ -1,9 +1,9 @@
-"""What a collector is: the plug-in point of the generator.
-
-A collector knows one layout of model zoo (README tables, per-model sidecar
-files, ...) and turns a repository's files into :class:`Candidate` entries:
-everything an entry needs but the file facts (sha256, size, io_ports), which
-the generator adds for all collectors alike.
+"""What a collector is, the plug-in point of the generator: a collector knows
+one layout of model zoo (README tables, per-model sidecar files, ...) and turns
+a repository's files into :class:`Candidate` entries, everything an entry needs
+but the file facts (sha256, size, io_ports), which the generator adds for all
+collectors alike. This module holds only these shared types; it must not know
+any particular layout.
 """
 
 from __future__ import annotations

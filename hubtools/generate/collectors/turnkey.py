@@ -1,28 +1,10 @@
-"""Collector for the zoo's 2023 layout: one folder per model,
+"""The collector of the zoo's 2023 layout: one folder per model,
 ``<Category>/<name>_Opset<N>_<author>/``, holding one artifact (an ``.onnx``
 file, or a ``.tar.gz``/``.zip`` with the model and its external data) and the
-``turnkey_stats.yaml`` that the TurnkeyML exporter wrote beside it.
-
-Entries (see the README, "New-layout models"):
-
-* ``model`` is ``<model_name>_<author>`` (the folder name without its opset
-  part), so it never collides with a legacy README entry (those have no
-  author suffix) nor with the same architecture from another author; the
-  opsets of one model share the name and are told apart by ``opset_version``;
-* ``opset_version`` comes from the YAML (``onnx_model_information.opset``),
-  cross-checked with the folder name;
-* ``onnx_version`` is *derived*: the first ONNX release whose default-domain
-  opset is at least ``opset_version``, from the ``onnx`` package's own release
-  table (:data:`onnx.helper.VERSION_TABLE`);
-* tags: the category in words (``computer vision``), the author, the task in
-  words when it differs from the category, and the model class;
-* metadata keys from the YAML (described in the schema): ``author``,
-  ``model_class``, ``parameters``, ``ir_version``, ``input_dimensions``,
-  ``source``; and ``model_archive`` (``"tar.gz"`` or ``"zip"``) when the
-  artifact is an archive, whose ``model_sha``/``model_bytes`` are then the
-  archive's.
-
-Folders under a ``skip/`` folder are left out unless ``include_skipped``.
+``turnkey_stats.yaml`` that the TurnkeyML exporter wrote beside it. It turns
+each folder into a :class:`~hubtools.generate.collectors.base.Candidate` and
+reports bad folders as warnings; it must not raise on bad input, and it never
+reads model files (their facts are the generator's job).
 """
 
 from __future__ import annotations
@@ -182,7 +164,6 @@ def read_folder(
             )
         )
         return None, problems
-    folder_match = _FOLDER.match(posixpath.basename(folder))
     info = stats.get("onnx_model_information")
     info = info if isinstance(info, Mapping) else {}
     opset = _int(info.get("opset"))
@@ -198,54 +179,11 @@ def read_folder(
             )
         )
         return None, problems
-    if folder_match is None:
-        problems.append(
-            _warn(
-                "turnkey-folder-name",
-                f"folder {posixpath.basename(folder)!r} is not named "
-                "<name>_Opset<N>_<author>; its YAML facts were used",
-                stats_file,
-                None,
-                f"rename the folder to {name}_Opset{opset}_{author}",
-            )
-        )
-    elif (folder_match["name"], int(folder_match["opset"]), folder_match["author"]) != (
-        name,
-        opset,
-        author,
-    ):
-        problems.append(
-            _warn(
-                "turnkey-folder-mismatch",
-                f"folder name says {folder_match['name']!r}, opset "
-                f"{folder_match['opset']}, author {folder_match['author']!r}; the YAML says "
-                f"{name!r}, opset {opset}, author {author!r}; the YAML was used",
-                stats_file,
-                None,
-                "rename the folder or fix the YAML",
-            )
-        )
-    artifacts = sorted(
-        f
-        for f in folder_files
-        if (f.endswith(".onnx") or archive_format(f, model_archive=True) is not None)
-        and posixpath.dirname(f) == folder
-    )
-    if len(artifacts) != 1:
-        what = "no model file" if not artifacts else f"{len(artifacts)} model files"
-        problems.append(
-            _warn(
-                "turnkey-artifact",
-                f"{what} (.onnx, .tar.gz or .zip) beside it; the folder was skipped",
-                stats_file,
-                None,
-                "keep exactly one model artifact in each model folder",
-            )
-        )
+    problems.extend(_folder_name_problems(stats_file, name, opset, author))
+    artifact = _artifact(stats_file, folder_files)
+    if isinstance(artifact, Problem):
+        problems.append(artifact)
         return None, problems
-    artifact = artifacts[0]
-    fmt = archive_format(artifact, model_archive=True)
-    archive = fmt.name if fmt is not None else None
     release = onnx_release_for_opset(opset)
     if release is None:
         problems.append(
@@ -259,15 +197,91 @@ def read_folder(
             )
         )
         return None, problems
-    category = _words(folder.split("/", 1)[0])
-    tags = [category, author]
+    fmt = archive_format(artifact, model_archive=True)
+    archive = fmt.name if fmt is not None else None
+    model = Candidate(
+        model=f"{name}_{author}",
+        model_path=artifact,
+        onnx_version=release,
+        opset_version=opset,
+        tags=_tags(folder, author, stats),
+        model_with_data_path=None,
+        location=Location(stats_file),
+        metadata=_metadata(stats, info, author, archive),
+        archive=archive,
+    )
+    return model, problems
+
+
+def _folder_name_problems(stats_file: str, name: str, opset: int, author: str) -> list[Problem]:
+    """A warning when the folder's name does not say the YAML's name, opset and author."""
+    base = posixpath.basename(posixpath.dirname(stats_file))
+    folder_match = _FOLDER.match(base)
+    if folder_match is None:
+        return [
+            _warn(
+                "turnkey-folder-name",
+                f"folder {base!r} is not named <name>_Opset<N>_<author>; its YAML facts were used",
+                stats_file,
+                None,
+                f"rename the folder to {name}_Opset{opset}_{author}",
+            )
+        ]
+    said = (folder_match["name"], int(folder_match["opset"]), folder_match["author"])
+    if said == (name, opset, author):
+        return []
+    return [
+        _warn(
+            "turnkey-folder-mismatch",
+            f"folder name says {folder_match['name']!r}, opset "
+            f"{folder_match['opset']}, author {folder_match['author']!r}; the YAML says "
+            f"{name!r}, opset {opset}, author {author!r}; the YAML was used",
+            stats_file,
+            None,
+            "rename the folder or fix the YAML",
+        )
+    ]
+
+
+def _artifact(stats_file: str, folder_files: list[str]) -> str | Problem:
+    """The one model artifact beside ``stats_file``, or the warning that there is not one."""
+    folder = posixpath.dirname(stats_file)
+    artifacts = sorted(
+        f
+        for f in folder_files
+        if (f.endswith(".onnx") or archive_format(f, model_archive=True) is not None)
+        and posixpath.dirname(f) == folder
+    )
+    if len(artifacts) == 1:
+        return artifacts[0]
+    what = "no model file" if not artifacts else f"{len(artifacts)} model files"
+    return _warn(
+        "turnkey-artifact",
+        f"{what} (.onnx, .tar.gz or .zip) beside it; the folder was skipped",
+        stats_file,
+        None,
+        "keep exactly one model artifact in each model folder",
+    )
+
+
+def _tags(folder: str, author: str, stats: Mapping[str, Any]) -> tuple[str, ...]:
+    """The category in words, the author, the task in words, the model class."""
+    tags = [_words(folder.split("/", 1)[0]), author]
     task = stats.get("task")
     if isinstance(task, str) and _words(task) not in tags:
         tags.append(_words(task))
     model_class = stats.get("class")
     if isinstance(model_class, str) and model_class and model_class not in tags:
         tags.append(model_class)
+    return tuple(tags)
+
+
+def _metadata(
+    stats: Mapping[str, Any], info: Mapping[str, Any], author: str, archive: str | None
+) -> tuple[tuple[str, JSONValue], ...]:
+    """The extra metadata fields from the YAML, in a fixed order (see the class)."""
     metadata: list[tuple[str, JSONValue]] = [("author", author)]
+    model_class = stats.get("class")
     if isinstance(model_class, str):
         metadata.append(("model_class", model_class))
     if _int(stats.get("parameters")) is not None:
@@ -281,18 +295,7 @@ def read_folder(
         metadata.append(("source", stats["builtin_model_script"]))
     if archive is not None:
         metadata.append(("model_archive", archive))
-    model = Candidate(
-        model=f"{name}_{author}",
-        model_path=artifact,
-        onnx_version=release,
-        opset_version=opset,
-        tags=tuple(tags),
-        model_with_data_path=None,
-        location=Location(stats_file),
-        metadata=tuple(metadata),
-        archive=archive,
-    )
-    return model, problems
+    return tuple(metadata)
 
 
 def stats_files(
@@ -315,7 +318,29 @@ def stats_files(
 
 
 class TurnkeyCollector:
-    """The :class:`~hubtools.generate.collectors.base.Collector` of new-layout model folders."""
+    """The :class:`~hubtools.generate.collectors.base.Collector` of new-layout model folders.
+
+    Entries (also described in the README, under "What `generate` collects"):
+
+    * ``model`` is ``<model_name>_<author>`` (the folder name without its opset
+      part), so it never collides with a legacy README entry (those have no
+      author suffix) nor with the same architecture from another author; the
+      opsets of one model share the name and are told apart by ``opset_version``;
+    * ``opset_version`` comes from the YAML (``onnx_model_information.opset``),
+      cross-checked with the folder name;
+    * ``onnx_version`` is *derived*: the first ONNX release whose default-domain
+      opset is at least ``opset_version``, from the ``onnx`` package's own release
+      table (:data:`onnx.helper.VERSION_TABLE`);
+    * tags: the category in words (``computer vision``), the author, the task in
+      words when it differs from the category, and the model class;
+    * metadata keys from the YAML (described in the schema): ``author``,
+      ``model_class``, ``parameters``, ``ir_version``, ``input_dimensions``,
+      ``source``; and ``model_archive`` (``"tar.gz"`` or ``"zip"``) when the
+      artifact is an archive, whose ``model_sha``/``model_bytes`` are then the
+      archive's.
+
+    Folders under a ``skip/`` folder are left out unless ``include_skipped``.
+    """
 
     name = "turnkey"
 

@@ -1,0 +1,366 @@
+"""The collector of the ONNX Model Zoo's README layout: model tables in
+READMEs that a ``Model Class`` table of the top README links. It turns table
+rows into :class:`~hubtools.generate.collectors.base.Candidate` entries and
+reports bad rows as warnings; it must not raise on bad input, and it never
+reads model files (their facts are the generator's job).
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Mapping, Sequence
+
+from hubtools.errors import LinkError, LinkIsURLError, Location, Problem
+from hubtools.generate.collectors.base import Candidate, CollectResult
+from hubtools.generate.collectors.base import warning as _warning
+from hubtools.generate.markdown import ColumnMatch, Row, Table, match_columns, parse_tables
+from hubtools.generate.repo import RepoFiles, resolve_link
+
+__all__ = ["DATA_COLUMN", "MODEL_CLASS_COLUMN", "MODEL_COLUMNS", "LegacyZooCollector"]
+
+
+#: Columns of a legacy model table: key -> accepted names, canonical first.
+MODEL_COLUMNS: Mapping[str, tuple[str, ...]] = {
+    "model": ("Model", "Model name", "Name"),
+    "download": ("Download", "Download (model only)", "Model download"),
+    "onnx_version": ("ONNX version", "ONNX"),
+    "opset_version": ("Opset version", "Opset"),
+}
+#: Optional column: the bundle with sample test data.
+DATA_COLUMN: Mapping[str, tuple[str, ...]] = {
+    "with_data": (
+        "Download (with sample test data)",
+        "Download (with test data)",
+        "Download with sample test data",
+    ),
+}
+MODEL_CLASS_COLUMN: Mapping[str, tuple[str, ...]] = {"model_class": ("Model Class",)}
+
+
+def _read_text(repo: RepoFiles, path: str, problems: list[Problem]) -> str | None:
+    """A README's text, or None (with a warning) when it cannot be read as UTF-8."""
+    try:
+        data = (repo.root / path).read_bytes()
+    except OSError as err:
+        problems.append(
+            _warning("readme-unreadable", f"cannot read: {err.strerror}", path, None, None)
+        )
+        return None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = data.count(b"\n", 0, err.start) + 1
+        problems.append(
+            _warning(
+                "readme-not-utf8",
+                f"byte 0x{data[err.start]:02x} is not UTF-8; its tables were skipped",
+                path,
+                line,
+                "save the file as UTF-8",
+            )
+        )
+        return None
+
+
+class LegacyZooCollector:
+    """The ONNX Model Zoo's README layout.
+
+    The top-level README's tables with a ``Model Class`` column link model
+    folders; each folder's README has tables with Model / Download / ONNX
+    version / Opset version columns (plus an optional Download (with sample
+    test data) column). Tags are the README folder's parts below a collection
+    folder (``collection_folders``, default ``validated``) with ``_`` read as
+    a space, plus ``preprocessing`` for models under a ``preproc`` folder.
+
+    READMEs with model tables that no top-level link reaches are reported,
+    and collected too when ``include_unlinked`` is set.
+    """
+
+    name = "legacy-zoo"
+
+    def __init__(
+        self,
+        *,
+        top_readme: str = "README.md",
+        collection_folders: Sequence[str] = ("validated",),
+        include_unlinked: bool = False,
+    ) -> None:
+        self.top_readme = top_readme
+        self.collection_folders = tuple(collection_folders)
+        self.include_unlinked = include_unlinked
+
+    def collect(self, repo: RepoFiles) -> CollectResult:
+        """Candidates from the README tables of ``repo``; never raises on bad input."""
+        problems: list[Problem] = []
+        sources: list[str] = []
+        candidates: list[Candidate] = []
+        linked = self._linked_readmes(repo, problems, sources)
+        for readme in linked:
+            text = _read_text(repo, readme, problems)
+            sources.append(readme)
+            if text is not None:
+                found = self._model_rows(repo, readme, text, problems)
+                if found is None:
+                    problems.append(
+                        _warning(
+                            "no-model-table",
+                            "linked from the top README but has no table with Model, "
+                            "Download, ONNX version and Opset version columns",
+                            readme,
+                            None,
+                            "add the model table, or remove the link",
+                        )
+                    )
+                else:
+                    candidates.extend(found)
+        seen = set(linked) | {self.top_readme}
+        for readme in sorted(repo.files):
+            if readme in seen or posixpath.basename(readme).lower() != "readme.md":
+                continue
+            unlinked: list[Problem] = []
+            text = _read_text(repo, readme, unlinked)
+            if text is None:
+                continue
+            found = self._model_rows(repo, readme, text, unlinked)
+            if found is None:
+                continue
+            sources.append(readme)
+            if self.include_unlinked:
+                problems.extend(unlinked)
+                candidates.extend(found)
+                continue
+            first = next((t.line for t in parse_tables(text) if _is_model_table(t)), None)
+            problems.append(
+                _warning(
+                    "unlinked-readme",
+                    f"has model tables ({len(found)} rows) that no link in "
+                    f"{self.top_readme} reaches; they were left out",
+                    readme,
+                    first,
+                    f"link its folder from a `Model Class` table in {self.top_readme}, "
+                    "or pass --include-unlinked",
+                ),
+            )
+        return CollectResult(tuple(candidates), tuple(problems), tuple(sources))
+
+    def _linked_readmes(
+        self, repo: RepoFiles, problems: list[Problem], sources: list[str]
+    ) -> list[str]:
+        top = self.top_readme
+        if top not in repo.files:
+            problems.append(
+                _warning(
+                    "top-readme-missing",
+                    "no top-level README to start from",
+                    top,
+                    None,
+                    "add a README.md with a `Model Class` table linking the model folders",
+                )
+            )
+            return []
+        text = _read_text(repo, top, problems)
+        sources.append(top)
+        if text is None:
+            return []
+        readmes: list[str] = []
+        for table in parse_tables(text):
+            column = match_columns(table.header, MODEL_CLASS_COLUMN).columns.get("model_class")
+            if column is None:
+                continue
+            for row in table.rows:
+                for href in row.cells[column].links:
+                    readme = self._readme_of(repo, href, row.line, problems)
+                    if readme is not None and readme not in readmes:
+                        readmes.append(readme)
+        return readmes
+
+    def _readme_of(
+        self, repo: RepoFiles, href: str, line: int, problems: list[Problem]
+    ) -> str | None:
+        top = self.top_readme
+        try:
+            path = resolve_link(repo.root, posixpath.dirname(top), href)
+        except LinkIsURLError:
+            return None  # a link to a paper or a Space, not a model folder
+        except LinkError as err:
+            problems.append(
+                _warning("link-escapes", str(err), top, line, "link a folder inside the repository")
+            )
+            return None
+        readme = path if path.lower().endswith(".md") else posixpath.join(path, "README.md")
+        if readme not in repo.files:
+            problems.append(
+                _warning(
+                    "link-missing-readme",
+                    f"`Model Class` link {href!r} leads to {readme}, which is not a tracked file",
+                    top,
+                    line,
+                    "fix the link or add the folder's README.md",
+                )
+            )
+            return None
+        return readme
+
+    def _tags(self, readme: str, model_path: str) -> tuple[str, ...]:
+        parts = [p for p in posixpath.dirname(readme).split("/") if p]
+        if parts and parts[0] in self.collection_folders:
+            parts = parts[1:]
+        tags = [p.replace("_", " ") for p in parts]
+        if "preproc" in model_path.split("/")[:-1]:
+            tags.append("preprocessing")
+        return tuple(tags)
+
+    def _model_rows(
+        self, repo: RepoFiles, readme: str, text: str, problems: list[Problem]
+    ) -> list[Candidate] | None:
+        """Candidates of every model table of a README; None when it has no model table."""
+        found: list[Candidate] | None = None
+        for table in parse_tables(text):
+            match = match_columns(table.header, {**MODEL_COLUMNS, **DATA_COLUMN})
+            required_missing = [k for k in match.missing if k in MODEL_COLUMNS]
+            if required_missing:
+                present = len(MODEL_COLUMNS) - len(required_missing)
+                if present >= 2 or match.suggestions:
+                    problems.append(_column_problem(readme, table, required_missing, match))
+                continue
+            found = [] if found is None else found
+            for row in table.rows:
+                candidate = self._row(repo, readme, table, row, match.columns, problems)
+                if candidate is not None:
+                    found.append(candidate)
+        return found
+
+    def _row(
+        self,
+        repo: RepoFiles,
+        readme: str,
+        table: Table,
+        row: Row,
+        columns: Mapping[str, int],
+        problems: list[Problem],
+    ) -> Candidate | None:
+        width = len(table.header)
+        for key in MODEL_COLUMNS:
+            index = columns[key]
+            if index >= row.source_cells or not row.cells[index].text:
+                what = "missing" if index >= row.source_cells else "empty"
+                problems.append(
+                    _warning(
+                        "row-missing-cell",
+                        f"row has {row.source_cells} cells, header has {width}; the "
+                        f"`{table.header[index]}` cell is {what}; the row was skipped",
+                        readme,
+                        row.line,
+                        f"fill in the `{table.header[index]}` cell",
+                    )
+                )
+                return None
+        cells = {key: row.cells[index] for key, index in columns.items()}
+        opset_text = cells["opset_version"].text
+        try:
+            opset = int(opset_text)
+        except ValueError:
+            problems.append(
+                _warning(
+                    "bad-opset",
+                    f"opset version {opset_text!r} is not an integer; the row was skipped",
+                    readme,
+                    row.line,
+                    "write the opset as a whole number such as 12",
+                )
+            )
+            return None
+        link = cells["download"].link
+        model_path = self._file_link(repo, readme, row, link, "Download", problems)
+        if model_path is None:
+            return None
+        data_path = None
+        data_cell = cells.get("with_data")
+        if data_cell is not None and data_cell.link is not None:
+            column = table.header[columns["with_data"]]
+            data_path = self._file_link(repo, readme, row, data_cell.link, column, problems)
+        return Candidate(
+            model=cells["model"].text,
+            model_path=model_path,
+            onnx_version=cells["onnx_version"].text,
+            opset_version=opset,
+            tags=self._tags(readme, model_path),
+            model_with_data_path=data_path,
+            location=Location(readme, row.line),
+        )
+
+    @staticmethod
+    def _file_link(
+        repo: RepoFiles,
+        readme: str,
+        row: Row,
+        href: str | None,
+        column: str,
+        problems: list[Problem],
+    ) -> str | None:
+        """The tracked file a cell links, or None with a warning."""
+        outcome = (
+            "the row was skipped"
+            if column == "Download"
+            else "the entry was written without its test-data bundle"
+        )
+        if href is None:
+            problems.append(
+                _warning(
+                    "no-link",
+                    f"the `{column}` cell has no link; {outcome}",
+                    readme,
+                    row.line,
+                    f"make the `{column}` cell a link to the file, like [1 MB](model/x.onnx)",
+                )
+            )
+            return None
+        try:
+            path = resolve_link(repo.root, posixpath.dirname(readme), href)
+        except LinkError as err:
+            problems.append(
+                _warning(
+                    "bad-link",
+                    f"`{column}` {err}; {outcome}",
+                    readme,
+                    row.line,
+                    "link a file inside the repository, relative to the README",
+                )
+            )
+            return None
+        if path not in repo.files:
+            problems.append(
+                _warning(
+                    "link-missing-file",
+                    f"`{column}` links {href!r} = {path}, which is not a tracked file; {outcome}",
+                    readme,
+                    row.line,
+                    "fix the link, or add and commit the file",
+                )
+            )
+            return None
+        return path
+
+
+def _is_model_table(table: Table) -> bool:
+    return not match_columns(table.header, MODEL_COLUMNS).missing
+
+
+def _column_problem(
+    readme: str, table: Table, missing: Sequence[str], match: ColumnMatch
+) -> Problem:
+    names = ", ".join(f"`{MODEL_COLUMNS[k][0]}`" for k in missing)
+    suggestions = match.suggestions
+    if suggestions:
+        hint = "; ".join(
+            f"column `{got}`: did you mean `{want}`?" for got, want in suggestions.items()
+        )
+    else:
+        hint = f"add the {names} column(s), or rename the header to one of these names"
+    return _warning(
+        "table-missing-column",
+        f"table looks like a model table but has no {names} column; it was skipped",
+        readme,
+        table.line,
+        hint,
+    )
