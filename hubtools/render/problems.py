@@ -1,17 +1,25 @@
-"""Render problems for people (text), programs (JSON) and GitHub Actions
-(workflow commands). Pure functions: the CLI prints what they return."""
+"""Render problems and the verdict of a validate run for people (text),
+programs (JSON) and GitHub Actions (workflow commands). Pure functions: they
+return what the CLI prints, never print, and never import click."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
-from hubtools.errors import Problem, Severity
+from hubtools.errors import Problem, Report, Severity
 
 
 def problem_line(problem: Problem) -> str:
     """``file:line:col: severity CODE pointer: message (fix: hint)`` on one line."""
     return str(problem)
+
+
+def problem_lines(problem: Problem, *, github: bool = False) -> list[str]:
+    """The stdout lines of one problem: its text line, after its workflow
+    command (:func:`github_command`) with ``github``."""
+    line = problem_line(problem)
+    return [github_command(problem), line] if github else [line]
 
 
 def problem_json(problem: Problem) -> dict[str, object]:
@@ -66,3 +74,34 @@ def json_report(problems: Sequence[Problem], summary: dict[str, object]) -> str:
 def counts_text(counts: Iterable[tuple[str, int]]) -> str:
     """``3 files, 2 from LFS pointers`` from (what, n) pairs."""
     return ", ".join(f"{n} {what}" for what, n in counts)
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" + ("s" if n != 1 else "")
+
+
+def validate_summary(
+    checked: Mapping[str, int], report: Report, *, valid: bool
+) -> dict[str, object]:
+    """The ``summary`` object of ``validate --format json``: what was checked,
+    how many errors and warnings, and whether the run is valid."""
+    return {
+        **checked,
+        "errors": len(report.errors),
+        "warnings": len(report.warnings),
+        "valid": valid,
+    }
+
+
+def verdict_line(
+    report: Report, checked: Mapping[str, int], *, failed: bool, unreadable: bool
+) -> str:
+    """The last line of a validate run: ``valid: 0 errors, 1 warning; checked
+    3 entries`` (the count of manifests is left out of what was checked)."""
+    if unreadable:
+        verdict = "not validated: a manifest could not be read"
+    else:
+        verdict = f"{'invalid' if failed else 'valid'}: {_plural(len(report.errors), 'error')}"
+        verdict += f", {_plural(len(report.warnings), 'warning')}"
+    counts = [(k, v) for k, v in checked.items() if k != "manifests"]
+    return verdict + (f"; checked {counts_text(counts)}" if counts else "")

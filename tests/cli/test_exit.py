@@ -70,7 +70,7 @@ def test_exit_status_is_what_python_would_give(code: str, status: int, stderr: s
     script = textwrap.dedent(
         f"""
         import sys
-        import hubtools.cli.commands as cli
+        import hubtools.cli.group as cli
         def main(argv=None):
             {code}
         cli.main = main
@@ -119,7 +119,7 @@ def test_openblas_gets_one_thread_unless_the_user_chose(given: str | None, seen:
     script = textwrap.dedent(
         """
         import os
-        import hubtools.cli.commands as cli
+        import hubtools.cli.group as cli
         def main(argv=None):
             print(os.environ["OPENBLAS_NUM_THREADS"])
         cli.main = main
@@ -133,3 +133,18 @@ def test_openblas_gets_one_thread_unless_the_user_chose(given: str | None, seen:
         [sys.executable, "-c", script], capture_output=True, text=True, check=True, env=env
     )
     assert out.stdout == f"{seen}\n"
+
+
+def _subclasses(kind: type[BaseException]) -> list[type[BaseException]]:
+    return [kind, *(sub for direct in kind.__subclasses__() for sub in _subclasses(direct))]
+
+
+def test_every_hubtools_error_exits_2() -> None:
+    from hubtools.cli.group import EXIT_CODES, EXIT_ERROR, exit_code
+    from hubtools.errors import HubtoolsError
+
+    kinds = _subclasses(HubtoolsError)
+    assert len(kinds) > 10
+    for kind in kinds:
+        assert exit_code(kind("x")) == EXIT_ERROR, kind
+    assert list(EXIT_CODES) == [HubtoolsError]

@@ -1,0 +1,75 @@
+"""Render the outcome of a generate run: the summary lines for stderr, the
+details that ``-v`` adds, and the changes ``--check`` finds. Pure functions
+over :class:`~hubtools.generate.pipeline.GenerateResult`: they return what
+the CLI prints or logs, never print, and never import click."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from hubtools.render.diff import render_text
+from hubtools.render.problems import counts_text
+
+if TYPE_CHECKING:
+    from hubtools.core.diff import ManifestDiff
+    from hubtools.generate.pipeline import GenerateResult
+
+LISTED = 10  # paths a summary line names before it says "and N more"
+
+
+def generate_summary(result: GenerateResult, previous_name: str | None) -> list[str]:
+    """Summary lines of a generate run; ``previous_name`` is the manifest the
+    run was compared with (None: there was none)."""
+    stats = result.stats
+    mb = stats.bytes_hashed / 1e6
+    counts = [
+        ("entries", stats.entries),
+        ("from pointers", stats.from_pointers),
+        ("files hashed", stats.files_hashed),
+    ]
+    lines = [
+        f"generated {counts_text(counts)} ({mb:.1f} MB hashed); "
+        f"io_ports reused: {stats.io_ports_reused}; facts kept from --changed-since: "
+        f"{stats.facts_reused}; warnings: {len(result.report.warnings)}"
+    ]
+    lines.extend(stats.notes)
+    if previous_name is not None and stats.new_entries:
+        shown = stats.new_entries[:LISTED]
+        more = len(stats.new_entries) - len(shown)
+        lines.append(
+            f"{len(stats.new_entries)} entries {previous_name} did not have: "
+            + ", ".join(shown)
+            + (f" and {more} more (-v lists them all)" if more else "")
+        )
+    if stats.io_ports_missing:
+        text = (
+            f"{len(stats.io_ports_missing)} entries have no io_ports (content not pulled, "
+            "no previous entry with the same sha); fill them with: "
+        )
+        if len(stats.io_ports_missing) <= LISTED:
+            lines.append(text + str(stats.lfs_pull_command))
+        else:
+            lines.append(text + "the command `-v` shows")
+    return lines
+
+
+def generate_details(result: GenerateResult, previous_name: str | None) -> list[str]:
+    """What the summary cut short, for ``-v``: every new entry when more than
+    :data:`LISTED` were, and the whole ``git lfs pull`` command when it was
+    not shown."""
+    stats = result.stats
+    lines = []
+    if previous_name is not None and len(stats.new_entries) > LISTED:
+        lines.append(f"new entries: {', '.join(stats.new_entries)}")
+    if len(stats.io_ports_missing) > LISTED:
+        lines.append(str(stats.lfs_pull_command))
+    return lines
+
+
+def check_lines(changes: ManifestDiff, output: str) -> list[str]:
+    """What ``generate --check`` prints when ``output`` would change: the diff
+    lines, or a formatting line when only the bytes differ."""
+    lines = render_text(changes)
+    if changes.same:
+        lines.append(f"~ {output}: formatting")
+    return lines

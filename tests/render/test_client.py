@@ -1,0 +1,149 @@
+"""Rendering what the client and the cache give: tables, one model's entry,
+a download's source, and the cache listing, verification and pruning."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from hubtools.client.cache import CachedFile, VerifyResult
+from hubtools.core.manifest import JSONObject
+from hubtools.hub import Download, ModelInfo
+from hubtools.render.client import (
+    cache_json,
+    cache_table,
+    cache_total,
+    download_source,
+    info_json,
+    info_lines,
+    models_count,
+    models_json,
+    models_table,
+    prune_lines,
+    prune_summary,
+    table,
+    verify_lines,
+    verify_summary,
+)
+
+SHA = "a" * 64
+MNIST: JSONObject = {
+    "model": "MNIST",
+    "model_path": "vision/mnist/mnist-12.onnx",
+    "onnx_version": "1.9",
+    "opset_version": 12,
+    "metadata": {
+        "model_sha": SHA,
+        "model_bytes": 26143,
+        "tags": ["vision", "classification"],
+        "io_ports": {
+            "inputs": [{"name": "Input3", "shape": [1, 1, 28, 28], "type": "tensor(float)"}],
+            "outputs": [
+                {"name": "Plus214_Output_0", "shape": [1, "N"], "type": "tensor(float)"},
+                "not a port",
+            ],
+        },
+        "model_with_data_path": "vision/mnist/mnist-12.tar.gz",
+    },
+}
+BARE: JSONObject = {"model": "bare", "model_path": "b.onnx", "opset_version": 7}
+
+
+def test_table_pads_columns_and_strips_line_ends() -> None:
+    assert table([["a", "long value", ""], ["bbb", "x", "z"]], ["H1", "H2", "H3"]) == (
+        "H1   H2          H3\na    long value\nbbb  x           z"
+    )
+    assert table([], ["ONE", "TWO"]) == "ONE  TWO"
+
+
+def test_models() -> None:
+    infos = [ModelInfo(MNIST), ModelInfo(BARE)]
+    assert models_table(infos) == (
+        "MODEL  OPSET  TAGS                    PATH\n"
+        "MNIST  12     classification, vision  vision/mnist/mnist-12.onnx\n"
+        "bare   7                              b.onnx"
+    )
+    assert models_count(infos) == "2 model(s)"
+    assert models_json(infos) == json.dumps([MNIST, BARE], indent=2)
+
+
+def test_info_lines() -> None:
+    assert info_lines(ModelInfo(MNIST)) == [
+        "model: MNIST",
+        "opset: 12",
+        "path: vision/mnist/mnist-12.onnx",
+        f"sha256: {SHA}",
+        "bytes: 26143",
+        "tags: classification, vision",
+        "input: Input3 tensor(float) [1, 1, 28, 28]",
+        "output: Plus214_Output_0 tensor(float) [1, 'N']",
+        "test data: vision/mnist/mnist-12.tar.gz",
+    ]
+    assert info_lines(ModelInfo(BARE)) == [
+        "model: bare",
+        "opset: 7",
+        "path: b.onnx",
+        "sha256: None",
+        "bytes: None",
+        "tags: ",
+    ]
+    assert info_json(ModelInfo(BARE)) == (
+        '{\n  "model": "bare",\n  "model_path": "b.onnx",\n  "opset_version": 7\n}'
+    )
+
+
+def test_download_source() -> None:
+    url = "https://example.org/m.onnx"
+    fetched = Download("m", "v/m.onnx", Path("/c/m.onnx"), url, from_cache=False)
+    assert download_source(fetched) == f"hubtools: v/m.onnx from {url}"
+    cached = Download("m", "v/m.onnx", Path("/c/m.onnx"), "/c/m.onnx", from_cache=True)
+    assert download_source(cached) == "hubtools: v/m.onnx from cache"
+
+
+ROOT = Path("/cache")
+ITEMS = [
+    CachedFile(ROOT / "v" / f"{SHA}_m.onnx", 1234, "model", SHA),
+    CachedFile(ROOT / "v" / "m.onnx.part", 5, "partial"),
+]
+
+
+def test_cache_listing() -> None:
+    assert cache_table(ITEMS, ROOT) == (
+        f"BYTES  KIND     PATH\n1234   model    v/{SHA}_m.onnx\n5      partial  v/m.onnx.part"
+    )
+    assert cache_total(ITEMS, ROOT) == "total: 2 file(s), 1239 bytes in /cache"
+    assert cache_total([], ROOT) == "total: 0 file(s), 0 bytes in /cache"
+    assert json.loads(cache_json(ITEMS, ROOT)) == {
+        "cache_dir": "/cache",
+        "files": [
+            {"path": f"v/{SHA}_m.onnx", "size": 1234, "kind": "model"},
+            {"path": "v/m.onnx.part", "size": 5, "kind": "partial"},
+        ],
+        "total": 1239,
+    }
+    assert cache_json([], ROOT) == '{\n  "cache_dir": "/cache",\n  "files": [],\n  "total": 0\n}'
+
+
+def test_cache_verification() -> None:
+    bad = "b" * 64
+    results = [
+        VerifyResult(ROOT / f"{SHA}_ok.onnx", SHA, SHA, ok=True),
+        VerifyResult(ROOT / "v" / f"{SHA}_bad.onnx", SHA, bad, ok=False),
+    ]
+    assert verify_lines(results, ROOT) == [
+        f"v/{SHA}_bad.onnx: got sha256 {bad}, name says {SHA}; removed"
+    ]
+    assert verify_summary(results) == "2 file(s) checked, 1 corrupt"
+    assert (verify_lines([], ROOT), verify_summary([])) == ([], "0 file(s) checked, 0 corrupt")
+
+
+def test_cache_pruning() -> None:
+    assert prune_lines(ITEMS, ROOT, dry_run=False) == [
+        f"removed model v/{SHA}_m.onnx (1234 bytes)",
+        "removed partial v/m.onnx.part (5 bytes)",
+    ]
+    assert prune_lines(ITEMS[1:], ROOT, dry_run=True) == [
+        "would remove partial v/m.onnx.part (5 bytes)"
+    ]
+    assert prune_summary(ITEMS, dry_run=False) == "removed 2 item(s), 1239 bytes"
+    assert prune_summary([], dry_run=True) == "would remove 0 item(s), 0 bytes"
