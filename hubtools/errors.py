@@ -1,6 +1,8 @@
 """The hubtools error tree, and the Problem/Report types that collect bad input.
 
-Two kinds of failure (see STYLE.md):
+Every exception hubtools raises on purpose is defined here and exported from
+``hubtools``; callers tell failures apart by type, never by message text.
+Two kinds of failure:
 
 * bad input that a run can report and go on from is a :class:`Problem` in a
   :class:`Report`, so one run lists them all;
