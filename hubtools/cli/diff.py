@@ -25,11 +25,10 @@ def diff_command(ctx: click.Context, old: Path, new: Path, fmt: str) -> None:
     one cannot be read.
     """
     from hubtools.core.diff import diff_manifests
-    from hubtools.core.jsonfile import read_json_file
     from hubtools.core.manifest import Manifest
     from hubtools.render.diff import json_text, render_text, summary_text
 
-    manifests = [Manifest.from_json(read_json_file(p).data) for p in (old, new)]
+    manifests = [Manifest.load(p) for p in (old, new)]
     result = diff_manifests(*manifests)
     if fmt == "json":
         click.echo(json_text(result))

@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from hubtools.client import cache, transport
+from hubtools.client import cache
 from hubtools.client.config import DEFAULT_REPO, Settings
+from hubtools.client.download import download_to
 from hubtools.client.manifests import ModelInfo, load_models
 from hubtools.client.repository import Repository, parse_repo
 from hubtools.client.trust import Prompt, TerminalPrompt, ensure_trust
@@ -446,7 +447,7 @@ def _fetch_from(
     """Fill ``target`` from one source, verified (see :func:`cache.fetch_into_cache`)."""
 
     def fetch(temp: Path) -> tuple[int, str]:
-        got = transport.download_to(url, temp, settings, expected_size=size, desc=Path(path).name)
+        got = download_to(url, temp, settings, expected_size=size, desc=Path(path).name)
         return got.size, got.sha256
 
     cache.fetch_into_cache(target, fetch, sha=sha, size=size, what=what)

@@ -150,43 +150,41 @@ def _member_refusal(member: Member, *, links: bool) -> str | None:
     return None
 
 
+@dataclass(frozen=True)
+class Limits:
+    """How much one archive may hold: members and bytes of content."""
+
+    max_members: int = MAX_MEMBERS
+    max_bytes: int = MAX_TOTAL_BYTES
+
+
 def check_member_list(
-    members: Iterable[Member],
-    *,
-    source: str,
-    links: bool,
-    max_members: int = MAX_MEMBERS,
-    max_bytes: int = MAX_TOTAL_BYTES,
+    members: Iterable[Member], *, source: str, links: bool, limits: Limits = Limits()
 ) -> None:
     """The one extraction policy, applied to every member in turn.
 
     Raises :class:`~hubtools.errors.UnsafeArchiveError` naming the first
     member that is absolute, climbs out with ``..``, is a device, FIFO or
     socket, is a link (with ``links``: a link pointing out of the folder), or
-    when there are more than ``max_members`` members or ``max_bytes`` bytes
-    of content.
+    when there are more members or bytes of content than ``limits`` allow.
     """
     total = 0
     for count, member in enumerate(members, 1):
-        if count > max_members:
-            raise UnsafeArchiveError(f"{source}: more than {max_members} members; refused")
+        if count > limits.max_members:
+            raise UnsafeArchiveError(f"{source}: more than {limits.max_members} members; refused")
         refusal = _member_refusal(member, links=links)
         if refusal:
             raise UnsafeArchiveError(f"{source}: member {member.name!r} {refusal}; refused")
         total += member.size
-        if total > max_bytes:
-            raise UnsafeArchiveError(f"{source}: content larger than {max_bytes} bytes; refused")
+        if total > limits.max_bytes:
+            raise UnsafeArchiveError(
+                f"{source}: content larger than {limits.max_bytes} bytes; refused"
+            )
 
 
-def check_members(
-    tar: tarfile.TarFile,
-    *,
-    source: str,
-    max_members: int = MAX_MEMBERS,
-    max_bytes: int = MAX_TOTAL_BYTES,
-) -> list[tarfile.TarInfo]:
-    """All members of ``tar``, after :func:`check_member_list` (links allowed
-    when they stay inside). Raises UnsafeArchiveError."""
+def _checked_tar(tar: tarfile.TarFile, source: str, limits: Limits) -> list[tarfile.TarInfo]:
+    """All members of ``tar`` once the policy passed them (links allowed when they
+    stay inside). Raises UnsafeArchiveError."""
     members: list[tarfile.TarInfo] = []
 
     def read() -> Iterator[Member]:
@@ -194,30 +192,16 @@ def check_members(
             members.append(info)
             yield _tar_member(info)
 
-    check_member_list(
-        read(), source=source, links=True, max_members=max_members, max_bytes=max_bytes
-    )
+    check_member_list(read(), source=source, links=True, limits=limits)
     return members
 
 
-def check_zip_members(
-    zf: zipfile.ZipFile,
-    *,
-    source: str,
-    max_members: int = MAX_MEMBERS,
-    max_bytes: int = MAX_TOTAL_BYTES,
-) -> list[zipfile.ZipInfo]:
-    """All members of ``zf``, after :func:`check_member_list` with no links at all
-    (zip files carry them in their Unix mode bits; model archives have no use
-    for them). Raises UnsafeArchiveError."""
+def _checked_zip(zf: zipfile.ZipFile, source: str, limits: Limits) -> list[zipfile.ZipInfo]:
+    """All members of ``zf`` once the policy passed them, with no links at all (zip
+    files carry them in their Unix mode bits; model archives have no use for
+    them). Raises UnsafeArchiveError."""
     infos = zf.infolist()
-    check_member_list(
-        (_zip_member(i) for i in infos),
-        source=source,
-        links=False,
-        max_members=max_members,
-        max_bytes=max_bytes,
-    )
+    check_member_list((_zip_member(i) for i in infos), source=source, links=False, limits=limits)
     return infos
 
 
@@ -229,7 +213,7 @@ def _extract_zip(zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo], temp: Path) 
             continue
         target.parent.mkdir(parents=True, exist_ok=True)
         # zipfile stops at the declared size and checks the CRC, so a member
-        # cannot write more than check_zip_members counted.
+        # cannot write more than the policy counted.
         with zf.open(info) as src, target.open("xb") as out:
             shutil.copyfileobj(src, out, 1 << 20)
 
@@ -260,26 +244,23 @@ def safe_extract(
     """Extract the tar or zip ``archive`` into the new folder ``dest`` and return ``dest``.
 
     The format is read from the file's first bytes, not its name. Checks
-    every member first (see :func:`check_members` and
-    :func:`check_zip_members`), extracts into a temporary folder beside
+    every member first (see :func:`check_member_list`), extracts into a
+    temporary folder beside
     ``dest`` and renames it; when ``dest`` already exists it is replaced.
     Raises :class:`~hubtools.errors.UnsafeArchiveError` for an unsafe member
     (nothing is written then), or when the file is neither a readable tar nor
     zip archive, and OSError on a write failure.
     """
     source = archive.name
+    limits = Limits(max_members, max_bytes)
     try:
         if zipfile.is_zipfile(archive):
             with zipfile.ZipFile(archive) as zf:
-                infos = check_zip_members(
-                    zf, source=source, max_members=max_members, max_bytes=max_bytes
-                )
+                infos = _checked_zip(zf, source, limits)
                 _into_place(dest, lambda temp: _extract_zip(zf, infos, temp))
         else:
             with tarfile.open(archive, "r:*") as tar:
-                members = check_members(
-                    tar, source=source, max_members=max_members, max_bytes=max_bytes
-                )
+                members = _checked_tar(tar, source, limits)
 
                 def extract(temp: Path) -> None:
                     if hasattr(tarfile, "data_filter"):

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from hubtools.client.config import Settings
-from hubtools.client.transport import download_to, fetch_text
+from hubtools.client.download import download_to
+from hubtools.client.transport import fetch_text
 from hubtools.errors import DownloadError
 from tests.client_support import Fault, HubServer, running_server, sha256
 
