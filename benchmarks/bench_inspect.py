@@ -1,4 +1,4 @@
-"""Benchmark of the file-facts engine (issue 3): inspect vs hashlib, onnx.load, onnxruntime.
+"""Benchmark of the file-facts engine: inspect vs hashlib, onnx.load, onnxruntime.
 
 Run: ``python benchmarks/bench_inspect.py [--sizes 10,100,500,1500] [--repeat 3]``
 
