@@ -1,0 +1,121 @@
+"""``hubtools check-models``: run onnx.checker and onnxruntime on a hub's models
+and their test data; exit 0 when every model passes or is skipped, 1 when one
+fails or errors, 2 on usage errors. It parses options, calls
+:func:`hubtools.check.suite.check_models`, and echoes what
+:mod:`hubtools.render.check` builds."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+
+from hubtools.cli.group import EXIT_OK, EXIT_PROBLEMS, cli
+from hubtools.cli.options import flag_option, format_option, jobs_option
+
+
+def _progress(total: int) -> tuple[Any, Any]:
+    """A progress bar on a terminal (None elsewhere) and the callback that moves it."""
+    if not sys.stderr.isatty() or total < 2:
+        return None, None
+    from tqdm import tqdm
+
+    bar = tqdm(total=total, unit="model", desc="checking", file=sys.stderr, leave=False)
+    return bar, lambda _verdict: bar.update(1)
+
+
+@cli.command("check-models")
+@click.argument("repo", required=False, default=".", type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option(
+    "--manifest",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Manifest to read [default: REPO/ONNX_HUB_MANIFEST.json].",
+)
+@click.option(
+    "--changed-since",
+    metavar="REF",
+    help="Only the models whose file, bundle, README row or hubtools.toml changed since REF.",
+)
+@click.option(
+    "--model", "models", multiple=True, metavar="NAME", help="Only models of this name (any case)."
+)
+@jobs_option("Models checked at once, one worker process each.", default=1, show_default=True)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    metavar="SECONDS",
+    help="Stop a model's check after this long (an error verdict).",
+)
+@click.option("--rtol", type=click.FloatRange(min=0), help="Relative tolerance [default: 1e-3].")
+@click.option("--atol", type=click.FloatRange(min=0), help="Absolute tolerance [default: 1e-7].")
+@flag_option(
+    "--compare-quantized",
+    help="Compare the test data of quantized models even on a CPU without AVX512-VNNI.",
+)
+@format_option(
+    "text", "json", "github", help="text for people, json for programs, github for annotations."
+)
+@click.pass_context
+def check_models_command(
+    ctx: click.Context,
+    repo: Path,
+    paths: tuple[Path, ...],
+    manifest: Path | None,
+    changed_since: str | None,
+    models: tuple[str, ...],
+    jobs: int,
+    timeout: float | None,
+    rtol: float | None,
+    atol: float | None,
+    compare_quantized: bool,
+    fmt: str,
+) -> None:
+    """Check the models of the hub at REPO (default: the current folder): onnx.checker
+    with full_check, then with onnxruntime (the 'run' extra) a CPU session, the
+    manifest's io_ports, and every test_data_set_* beside the model or in its
+    test-data bundle. PATH arguments keep only the models under them.
+
+    Exit 0 when every model passes or is skipped, 1 when one fails or errors,
+    2 on a usage or I/O error.
+    """
+    from hubtools.check.suite import check_models
+    from hubtools.render.check import json_report, summary_line, verdict_line, verdict_problem
+    from hubtools.render.problems import github_command
+
+    start = time.monotonic()
+    bar: Any = None
+    callback: Any = None
+    if fmt == "text":
+        bar, callback = _progress(-1 if manifest else 2)
+    try:
+        result = check_models(
+            repo,
+            manifest_path=manifest,
+            models=models,
+            paths=[str(p) for p in paths],
+            changed_since=changed_since,
+            jobs=jobs,
+            timeout=timeout,
+            rtol=rtol,
+            atol=atol,
+            compare_quantized=compare_quantized,
+            on_done=callback,
+        )
+    finally:
+        if bar is not None:
+            bar.close()
+    seconds = time.monotonic() - start
+    if fmt == "json":
+        click.echo(json_report(result, seconds))
+    else:
+        for verdict in result.verdicts:
+            problem = verdict_problem(verdict) if fmt == "github" else None
+            if problem is not None:
+                click.echo(github_command(problem))
+            click.echo(verdict_line(verdict))
+        click.echo(summary_line(result, seconds), err=True)
+    ctx.exit(EXIT_PROBLEMS if result.failed else EXIT_OK)
