@@ -25,3 +25,19 @@ def test_import_is_light() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_the_distribution_is_onnx_hubtools_and_the_readme_installs_it() -> None:
+    """On the public index ``hubtools`` is someone else's 2011 package."""
+    import re
+    from importlib.metadata import version
+
+    from tests.conftest import REPO_ROOT
+
+    assert version("onnx-hubtools") == hubtools.__version__
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    installs = re.findall(r"pip install ([^\s&`#]+)", readme)
+    assert installs
+    for target in installs:
+        name = target.strip("'\"").split("[")[0]
+        assert name in (".", "-e", "onnx-hubtools"), target
