@@ -13,7 +13,7 @@ Two kinds of failure:
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 
 
@@ -161,6 +161,8 @@ class Report:
 
     problems: list[Problem] = field(default_factory=list)
     checked: dict[str, int] = field(default_factory=dict)
+    #: Problems left out by :meth:`ignoring`, still counted for the summary.
+    ignored: int = 0
 
     def add(self, problem: Problem) -> None:
         """Record one problem."""
@@ -186,6 +188,18 @@ class Report:
     def warnings(self) -> list[Problem]:
         """The problems of severity warning."""
         return [p for p in self.problems if p.severity is Severity.WARNING]
+
+    def ignoring(self, codes: Collection[str]) -> Report:
+        """A report without the problems whose code matches one of ``codes``
+        (exact, or a ``*`` glob such as ``schema-*``); they are counted in
+        :attr:`ignored`."""
+        if not codes:
+            return self
+        from fnmatch import fnmatchcase
+
+        kept = [p for p in self.problems if not any(fnmatchcase(p.code, c) for c in codes)]
+        dropped = len(self.problems) - len(kept)
+        return Report(kept, dict(self.checked), self.ignored + dropped)
 
     def failed(self, *, strict: bool = False) -> bool:
         """True when the run found errors (or any problem at all, with ``strict``)."""

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import fnmatch
 import posixpath
-import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,13 +19,13 @@ from typing import Any
 from hubtools.check.model import ERROR, FAIL, Job, Verdict
 from hubtools.check.runner import run_checks
 from hubtools.check.testdata import Tolerance
+from hubtools.core.hubconfig import CONFIG_NAME, read_table
 from hubtools.core.manifest import MANIFEST_NAME, Manifest, ModelEntry
 from hubtools.core.paths import resolve_inside, unsafe_reason
 from hubtools.errors import UsageError
 
 __all__ = ["CheckResult", "check_models", "select_entries"]
 
-CONFIG_NAME = "hubtools.toml"
 #: Files whose change can change what an entry is, besides its model and bundle.
 _SOURCES = ("README.md", "turnkey_stats.yaml")
 
@@ -79,16 +78,7 @@ def _read_tolerances(root: Path, rtol: float | None, atol: float | None) -> _Tol
     ``[[check-models.tolerance]]`` rules (``path`` glob, ``rtol``, ``atol``);
     the command line's values win over the defaults."""
     path = root / CONFIG_NAME
-    table: dict[str, Any] = {}
-    if path.is_file():
-        if sys.version_info >= (3, 11):
-            import tomllib
-        else:  # pragma: no cover - Python 3.10
-            import tomli as tomllib
-        try:
-            table = tomllib.loads(path.read_text(encoding="utf-8")).get("check-models", {})
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as err:
-            raise UsageError(f"{path}: cannot read the [check-models] table: {err}") from err
+    table = read_table(root, "check-models", known=("rtol", "atol", "tolerance"))
     where = f"{path}: [check-models]"
     base = Tolerance()
     default = Tolerance(

@@ -5,6 +5,7 @@ collects, hashes and formats nothing itself."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import sys
 from pathlib import Path
@@ -13,7 +14,7 @@ from typing import TYPE_CHECKING, NoReturn
 import click
 
 from hubtools.cli.group import EXIT_OK, EXIT_PROBLEMS, cli
-from hubtools.cli.options import flag_option, jobs_option, strict_option
+from hubtools.cli.options import flag_option, ignore_option, jobs_option, strict_option
 
 if TYPE_CHECKING:
     from tqdm import tqdm
@@ -105,6 +106,7 @@ def _check(
     show_envvar=True,
 )
 @strict_option
+@ignore_option
 @flag_option(
     "--include-unlinked",
     help="Also take model tables from READMEs that no top-level link reaches.",
@@ -123,6 +125,7 @@ def generate(
     check: bool,
     jobs: int,
     strict: bool,
+    ignore: tuple[str, ...],
     include_unlinked: bool,
     include_skipped: bool,
 ) -> None:
@@ -133,11 +136,14 @@ def generate(
     run (--strict) or --check finds changes, 2 on usage or I/O errors.
     Nothing is written when the run fails.
     """
+    from hubtools.core.hubconfig import CONFIG_NAME, read_table, string_list
     from hubtools.core.manifest import MANIFEST_NAME, Manifest
     from hubtools.generate.pipeline import generate_manifest, write_manifest
 
     if not repo.is_dir():
         raise click.BadParameter(f"{repo} is not a folder", param_hint="REPO")
+    config = read_table(repo, "generate", known=("ignore",))
+    ignored = [*string_list(config, "ignore", f"{repo / CONFIG_NAME}: [generate]"), *ignore]
     output = output if output is not None else repo / MANIFEST_NAME
     previous_path = previous if previous is not None else (output if output.is_file() else None)
     old = Manifest.load(previous_path) if previous_path is not None else None
@@ -155,6 +161,7 @@ def generate(
         )
     finally:
         bar.close()
+    result = dataclasses.replace(result, report=result.report.ignoring(ignored))
     _report(result, repo, str(previous_path) if previous_path else None)
     failed = result.report.failed(strict=strict)
     if check:

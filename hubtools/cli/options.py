@@ -39,6 +39,15 @@ def flag_option(*decls: str, help: str) -> Callable[[F], F]:
 
 strict_option = flag_option("--strict", help="Warnings fail the run too (exit 1).")
 
+ignore_option = click.option(
+    "--ignore",
+    "ignore",
+    multiple=True,
+    metavar="CODE",
+    help="Leave out problems with this code (repeatable; a * glob like schema-* works); "
+    "they are still counted. Adds to `ignore` in hubtools.toml.",
+)
+
 opset_option = click.option("--opset", type=int, help="Opset version [default: the highest].")
 
 cache_dir_option = click.option(

@@ -9,30 +9,53 @@ from pathlib import Path
 import click
 
 from hubtools.cli.group import EXIT_ERROR, EXIT_OK, EXIT_PROBLEMS, cli
-from hubtools.cli.options import format_option, jobs_option, strict_option
+from hubtools.cli.options import (
+    flag_option,
+    format_option,
+    ignore_option,
+    jobs_option,
+    strict_option,
+)
 from hubtools.errors import Location, ManifestError, Problem, Report
 
 
+def _ignored_codes(root: Path, given: tuple[str, ...]) -> list[str]:
+    """``--ignore`` codes plus ``ignore`` of ``[validate]`` in ``root/hubtools.toml``."""
+    from hubtools.core.hubconfig import CONFIG_NAME, read_table, string_list
+
+    table = read_table(root, "validate", known=("ignore",))
+    return [*string_list(table, "ignore", f"{root / CONFIG_NAME}: [validate]"), *given]
+
+
 def _validate_all(
-    manifests: tuple[Path, ...], repo: Path | None, jobs: int | None
+    manifests: tuple[Path, ...],
+    repo: Path | None,
+    jobs: int | None,
+    *,
+    with_files: bool,
+    ignore: tuple[str, ...],
 ) -> tuple[list[Problem], Report, bool]:
-    """The problems of every manifest, the totals of what was checked, and
-    whether a manifest could not be read (its problem has code ``unreadable``)."""
+    """The problems of every manifest, the totals of what was checked (and how
+    many problems were ignored), and whether a manifest could not be read (its
+    problem has code ``unreadable``)."""
     from hubtools.validate.checks import validate_manifest
 
     problems: list[Problem] = []
     totals = Report()
     unreadable = False
     for path in manifests:
+        root = repo if repo is not None else path.parent
         try:
-            result = validate_manifest(path, repo=repo, jobs=jobs)
+            result = validate_manifest(path, repo=root if with_files or repo else None, jobs=jobs)
         except ManifestError as err:
             unreadable = True
             problems.append(Problem("unreadable", str(err), Location(str(path))))
             continue
-        problems.extend(result.report)
+        kept = result.report.ignoring(_ignored_codes(root, ignore))
+        problems.extend(kept)
+        totals.ignored += kept.ignored
         totals.count("manifests")
-        for what, n in result.report.checked.items():
+        for what, n in kept.checked.items():
             totals.count(what, n)
     return problems, totals, unreadable
 
@@ -52,7 +75,13 @@ def _validate_all(
     show_envvar=True,
     help="text for people, json for programs, github for workflow annotations.",
 )
+@flag_option(
+    "--with-files",
+    help="Check each manifest against the files of the folder it sits in "
+    "(what --repo DIR does with DIR).",
+)
 @strict_option
+@ignore_option
 @jobs_option("Files checked in parallel.")
 @click.pass_context
 def validate(
@@ -60,10 +89,13 @@ def validate(
     manifests: tuple[Path, ...],
     repo: Path | None,
     fmt: str,
+    with_files: bool,
     strict: bool,
+    ignore: tuple[str, ...],
     jobs: int | None,
 ) -> None:
-    """Lint MANIFEST files: JSON Schema, semantic checks, and with --repo the files.
+    """Lint MANIFEST files: JSON Schema, semantic checks, and with --repo (or
+    --with-files) every path, sha256, size, opset and io_ports against the files.
 
     Exit 0 when valid, 1 when problems were found, 2 when a file cannot be read.
     """
@@ -71,8 +103,10 @@ def validate(
 
     if repo is not None and not repo.is_dir():
         raise click.BadParameter(f"{repo} is not a directory", param_hint="--repo")
-    problems, totals, unreadable = _validate_all(manifests, repo, jobs)
-    report = Report(problems)
+    problems, totals, unreadable = _validate_all(
+        manifests, repo, jobs, with_files=with_files, ignore=ignore
+    )
+    report = Report(problems, ignored=totals.ignored)
     failed = report.failed(strict=strict)
     if fmt == "json":
         summary = validate_summary(totals.checked, report, valid=not failed and not unreadable)

@@ -31,6 +31,7 @@ def generate_summary(result: GenerateResult, previous_name: str | None) -> list[
         f"generated {counts_text(counts)} ({mb:.1f} MB hashed); "
         f"io_ports reused: {stats.io_ports_reused}; facts kept from --changed-since: "
         f"{stats.facts_reused}; warnings: {len(result.report.warnings)}"
+        + (f" ({result.report.ignored} ignored)" if result.report.ignored else "")
     ]
     lines.extend(stats.notes)
     if previous_name is not None and stats.new_entries:

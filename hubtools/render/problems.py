@@ -89,6 +89,7 @@ def validate_summary(
         **checked,
         "errors": len(report.errors),
         "warnings": len(report.warnings),
+        "ignored": report.ignored,
         "valid": valid,
     }
 
@@ -103,5 +104,7 @@ def verdict_line(
     else:
         verdict = f"{'invalid' if failed else 'valid'}: {_plural(len(report.errors), 'error')}"
         verdict += f", {_plural(len(report.warnings), 'warning')}"
+        if report.ignored:
+            verdict += f" ({report.ignored} ignored)"
     counts = [(k, v) for k, v in checked.items() if k != "manifests"]
     return verdict + (f"; checked {counts_text(counts)}" if counts else "")

@@ -91,6 +91,7 @@ def test_json_format_has_problems_and_summary(run_cli: RunCli) -> None:
         "entries": 2,
         "errors": 0,
         "warnings": 1,
+        "ignored": 0,
         "valid": True,
     }
     assert data["problems"][0]["hint"].startswith("add the tags")
@@ -179,17 +180,3 @@ def test_real_zoo_manifest_is_valid(run_cli: RunCli, shared_zoo: Path) -> None:
     run = run_cli("validate", shared_zoo / "ONNX_HUB_MANIFEST.json")
     assert run.exit_code == 0, run.stdout
     assert run.stderr == "valid: 0 errors, 0 warnings; checked 184 entries\n"
-
-
-def test_pre_commit_hooks_run_the_validator(tmp_path: Path) -> None:
-    import re
-
-    import yaml
-
-    hooks = yaml.safe_load((FIXTURES.parents[1] / ".pre-commit-hooks.yaml").read_text())
-    assert {h["id"] for h in hooks} == {"hubtools-validate", "hubtools-validate-repo"}
-    for hook in hooks:
-        assert hook["entry"].startswith("hubtools validate")
-        assert hook["language"] == "python"
-        assert re.search(hook["files"], "sub/ONNX_HUB_MANIFEST.json")
-        assert not re.search(hook["files"], "README.md")

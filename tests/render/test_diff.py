@@ -171,3 +171,67 @@ def test_json_of_no_change() -> None:
         '  "order_changed": false\n'
         "}"
     )
+
+
+def test_markdown_for_a_pull_request(diff: ManifestDiff) -> None:
+    from hubtools.render.diff import render_markdown
+
+    assert render_markdown(diff, "ONNX_HUB_MANIFEST.json") == (
+        "### ONNX_HUB_MANIFEST.json: 1 added, 1 removed, 2 changed, 2 resolution changes\n"
+        "\n"
+        "| | model | opset | path | size before | size after | change | what changed |\n"
+        "|---|---|---|---|---|---|---|---|\n"
+        "| added | `delta` | 12 | d/delta.onnx |  | 10 B |  | new |\n"
+        "| removed | `beta` | 7 | b/beta-7.onnx | 10 B |  |  | removed |\n"
+        "| changed | `alpha` | 12 | a/alpha-12.onnx | 10 B | 11 B | +1 B "
+        "| onnx_version, size, tags, note, license |\n"
+        "| moved | `gamma` | 9 | c2/gamma.onnx | 10 B | 10 B |  | path |\n"
+        "\n"
+        "**What `load(name)` with no opset now gives:**\n"
+        "\n"
+        "- `beta`: was b/beta-7.onnx (opset 7), now nothing (no such model)\n"
+        "- `gamma`: was c/gamma.onnx (opset 9), now c2/gamma.onnx (opset 9)\n"
+    )
+
+
+def test_markdown_stays_under_the_comment_limit_and_says_so() -> None:
+    from hubtools.render.diff import GITHUB_COMMENT_LIMIT, render_markdown
+
+    many = [entry(f"m{i}", f"m/m{i:05}.onnx", 12, f"{i:064x}") for i in range(5000)]
+    text = render_markdown(diff_manifests(Manifest(), Manifest.from_entries(many)), "M")
+    assert len(text) <= GITHUB_COMMENT_LIMIT
+    assert text.startswith("### M: 5000 added, 0 removed, 0 changed, 0 resolution changes\n")
+    shown = text.count("\n| added |")
+    assert 0 < shown < 5000
+    assert text.endswith(
+        f"_{5000 - shown} more rows not shown, to stay under GitHub's 65,536-character limit; "
+        "`hubtools diff` lists them all._\n"
+    )
+
+
+def test_markdown_escapes_what_a_manifest_says() -> None:
+    from hubtools.render.diff import render_markdown
+
+    hostile = entry("x|<img src=x>`\x1b[2J", "p/a|b.onnx", 1, "5" * 64)
+    text = render_markdown(diff_manifests(Manifest(), Manifest.from_entries([hostile])), "M")
+    assert "| added | `x\\|&lt;img src=x&gt;'\\x1b[2J` | 1 | p/a\\|b.onnx |" in text
+    assert "\x1b" not in text
+
+
+def test_markdown_of_equal_manifests() -> None:
+    from hubtools.render.diff import render_markdown
+
+    same = Manifest.from_entries([ALPHA])
+    assert render_markdown(diff_manifests(same, same), "M") == (
+        "### M: 0 added, 0 removed, 0 changed, 0 resolution changes\n\nNo entry changed.\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("size", "text"),
+    [(0, "0 B"), (999, "999 B"), (1000, "1.0 kB"), (97_800_000, "97.8 MB"), (-1500, "-1.5 kB")],
+)
+def test_human_size(size: int, text: str) -> None:
+    from hubtools.render.diff import human_size
+
+    assert human_size(size) == text

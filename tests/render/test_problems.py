@@ -173,6 +173,12 @@ def test_validate_summary() -> None:
         "files": 1,
         "errors": 1,
         "warnings": 2,
+        "ignored": 0,
         "valid": False,
     }
-    assert validate_summary({}, Report(), valid=True) == {"errors": 0, "warnings": 0, "valid": True}
+    assert validate_summary({}, Report(ignored=3), valid=True) == {
+        "errors": 0,
+        "warnings": 0,
+        "ignored": 3,
+        "valid": True,
+    }
