@@ -14,7 +14,13 @@ from typing import TYPE_CHECKING, NoReturn
 import click
 
 from hubtools.cli.group import EXIT_OK, EXIT_PROBLEMS, cli
-from hubtools.cli.options import flag_option, ignore_option, jobs_option, strict_option
+from hubtools.cli.options import (
+    flag_option,
+    format_option,
+    ignore_option,
+    jobs_option,
+    strict_option,
+)
 
 if TYPE_CHECKING:
     from tqdm import tqdm
@@ -45,14 +51,18 @@ class _HashingBar:
             self.bar.close()
 
 
-def _report(result: GenerateResult, repo: Path, previous_name: str | None) -> None:
-    """Echo the run's note, problems and summary to stderr (details to the -v log)."""
+def _report(result: GenerateResult, repo: Path, previous_name: str | None, *, github: bool) -> None:
+    """Echo the run's note, problems and summary to stderr (details to the -v log);
+    with ``github``, each problem also as a workflow annotation on stdout, its
+    file given from the current folder (where the workflow runs)."""
     from hubtools.render.generate import generate_details, generate_summary
-    from hubtools.render.problems import problem_line
+    from hubtools.render.problems import github_command, problem_line, relocated
 
     if not result.stats.is_git:
         click.echo(f"note: {repo} is not a git repository; walking all its files", err=True)
     for problem in result.report:
+        if github:
+            click.echo(github_command(relocated(problem, repo)))
         click.echo(problem_line(problem), err=True)
     for detail in generate_details(result, previous_name):
         log.info("%s", detail)
@@ -107,6 +117,9 @@ def _check(
 )
 @strict_option
 @ignore_option
+@format_option(
+    "text", "github", help="text for people, github to add workflow annotations on stdout."
+)
 @flag_option(
     "--include-unlinked",
     help="Also take model tables from READMEs that no top-level link reaches.",
@@ -126,6 +139,7 @@ def generate(
     jobs: int,
     strict: bool,
     ignore: tuple[str, ...],
+    fmt: str,
     include_unlinked: bool,
     include_skipped: bool,
 ) -> None:
@@ -162,7 +176,7 @@ def generate(
     finally:
         bar.close()
     result = dataclasses.replace(result, report=result.report.ignoring(ignored))
-    _report(result, repo, str(previous_path) if previous_path else None)
+    _report(result, repo, str(previous_path) if previous_path else None, github=fmt == "github")
     failed = result.report.failed(strict=strict)
     if check:
         _check(ctx, result, output, repo, failed)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
 
 from hubtools.errors import Problem, Report, Severity
 
@@ -35,6 +36,18 @@ def problem_json(problem: Problem) -> dict[str, object]:
         "column": loc.column,
         "pointer": loc.pointer,
     }
+
+
+def relocated(problem: Problem, folder: Path) -> Problem:
+    """``problem`` with its file given from the current folder rather than from
+    ``folder`` (a repository's paths, for an annotation made in the workspace)."""
+    import dataclasses
+    import posixpath
+
+    if str(folder) in ("", "."):
+        return problem
+    where = posixpath.normpath(posixpath.join(folder.as_posix(), problem.location.file))
+    return dataclasses.replace(problem, location=dataclasses.replace(problem.location, file=where))
 
 
 def _escape_data(text: str) -> str:
