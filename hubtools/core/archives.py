@@ -1,19 +1,34 @@
-"""Safe extraction of tarballs and zip files (the fix for CVE-2024-5187 and its kind).
-
-Used for test-data tarballs and for model archives (a ``.tar.gz`` or ``.zip``
-holding an ``.onnx`` file and its external data). Every member is checked
-before anything is written: no absolute paths, no ``..``, no links that leave
-the folder, no devices or FIFOs, and limits on member count and total size.
-Tar extraction then uses tarfile's ``data`` filter where Python has it
-(3.10.12+, 3.11.4+); zip members are written one by one as plain files and
-folders. Either way extraction goes into a temporary folder beside the
-destination and is renamed into place, so a half-extracted folder never sits
-under the final name.
+"""The one archive policy, and safe extraction of tarballs and zip files (the fix
+for CVE-2024-5187 and its kind): test-data tarballs and model archives (a
+``.tar.gz`` or ``.zip`` holding an ``.onnx`` file and its external data) are
+judged member by member before anything is written, by :func:`check_archive`
+(which only reads, for ``validate --repo`` and ``inspect``) and by
+:func:`safe_extract` (the client), so every command gives the same verdict.
+Refused: a name that is absolute, climbs out with ``..``, holds a NUL, a
+backslash or a lone surrogate, or is longer than a file system allows (the
+rules of :mod:`hubtools.core.paths`); a device, FIFO or socket; a symlink or
+hard link that leads out of the folder or through another link (zip files may
+hold no links at all); a hard link to anything but a file listed before it; a
+file named ``.`` or ending in ``/``; a name listed twice (a folder may be);
+a member inside a file or link; an encrypted zip member or an unknown
+compression method; content that cannot be read to its end (a truncated or
+corrupt stream, a zip CRC that does not match); and more than :class:`Limits`
+allow. The default limits are 100,000 members (the folders their paths imply
+count too), 16 GiB of content in all, and content at most 200 times the
+archive's size once it passes 64 MiB: model archives of float weights expand
+about 1.1 times and test data a few times, while a gzip bomb expands about
+1,000 times, and the 64 MiB leave small archives of zeros alone. Tar
+extraction also uses tarfile's ``data`` filter where Python has it (3.10.12+,
+3.11.4+) and zip members are written one by one as plain files and folders,
+either way into a temporary folder beside the destination that is renamed
+into place, so a half-extracted folder never sits under the final name.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import lzma
 import os
 import posixpath
 import shutil
@@ -21,20 +36,28 @@ import stat
 import tarfile
 import tempfile
 import zipfile
+import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO, NoReturn
 
-from hubtools.core.files import default_mode
-from hubtools.core.paths import unsafe_reason
-from hubtools.errors import ArchiveLayoutError, UnsafeArchiveError
+from hubtools.core.files import _open, default_mode
+from hubtools.core.paths import quote_path, unsafe_reason
+from hubtools.errors import ArchiveLayoutError, HubtoolsError, UnsafeArchiveError
 
 log = logging.getLogger(__name__)
 
 MAX_MEMBERS = 100_000
 MAX_TOTAL_BYTES = 16 << 30
+MAX_RATIO = 200.0
+RATIO_EXEMPT_BYTES = 64 << 20
 # tarfile.FilterError exists only where the extraction filters do.
 _FilterError: type[Exception] = getattr(tarfile, "FilterError", tarfile.TarError)
+# What a malformed tar file or compressed stream raises, besides zipfile's own
+# errors (gzip and bz2 also raise an OSError without an errno: see _reading).
+_CORRUPT: tuple[type[Exception], ...] = (tarfile.TarError, EOFError, zlib.error, lzma.LZMAError)
+_ZIP_METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA)
 
 
 @dataclass(frozen=True)
@@ -77,17 +100,25 @@ def strip_archive_suffix(name: str) -> str | None:
     return None
 
 
-def _member_problem(name: str) -> str | None:
-    """Why an archive member name cannot be extracted (the one path policy)."""
-    reason = unsafe_reason(name, strict=False)
-    if reason in ("is absolute", "has a URL scheme or drive letter"):
-        return "has an absolute path"
-    return None if reason is None else "leaves the extraction folder"
+@dataclass(frozen=True)
+class Limits:
+    """How much one archive may hold (see the module's docstring for the defaults).
+
+    ``max_members`` counts members and the folders their paths imply;
+    ``max_bytes`` is the content of all files together; ``max_ratio`` is the
+    most content per byte of the archive file, applied once the content
+    passes ``ratio_exempt_bytes``.
+    """
+
+    max_members: int = MAX_MEMBERS
+    max_bytes: int = MAX_TOTAL_BYTES
+    max_ratio: float = MAX_RATIO
+    ratio_exempt_bytes: int = RATIO_EXEMPT_BYTES
 
 
-def _link_leaves(target: str) -> bool:
-    """True when a link whose target path (from the folder's root) is ``target`` leads out."""
-    return target.startswith("/") or unsafe_reason(target, strict=False) is not None
+#: The limits :func:`check_archive`, :func:`safe_extract` and
+#: :func:`check_member_list` apply when they are given none.
+DEFAULT_LIMITS = Limits()
 
 
 @dataclass(frozen=True)
@@ -95,13 +126,16 @@ class Member:
     """An archive member as the extraction policy sees it, whatever the format.
 
     ``kind`` is ``file``, ``dir``, ``symlink``, ``hardlink``, ``special``
-    (device, FIFO, socket) or ``other``; ``link`` is a link's target.
+    (device, FIFO, socket) or ``other``; ``size`` counts the bytes extraction
+    writes (a file's); ``link`` is a link's target; ``unreadable`` says why
+    the content cannot be read (an encrypted zip member, an unknown method).
     """
 
     name: str
     kind: str
     size: int
     link: str = ""
+    unreadable: str = ""
 
 
 def _tar_member(info: tarfile.TarInfo) -> Member:
@@ -115,7 +149,7 @@ def _tar_member(info: tarfile.TarInfo) -> Member:
         kind = "file" if info.isfile() else "dir"
     else:
         kind = "other"
-    return Member(info.name, kind, max(info.size, 0), info.linkname)
+    return Member(info.name, kind, max(info.size, 0) if kind == "file" else 0, info.linkname)
 
 
 def _zip_member(info: zipfile.ZipInfo) -> Member:
@@ -126,65 +160,223 @@ def _zip_member(info: zipfile.ZipInfo) -> Member:
         kind = "special"
     else:
         kind = "dir" if info.is_dir() else "file"
-    return Member(info.filename, kind, max(info.file_size, 0))
+    unreadable = ""
+    if info.flag_bits & 0x1:
+        unreadable = "is encrypted"
+    elif info.compress_type not in _ZIP_METHODS:
+        unreadable = f"uses compression method {info.compress_type}, which hubtools cannot read"
+    size = max(info.file_size, 0) if kind != "dir" else 0
+    return Member(info.filename, kind, size, unreadable=unreadable)
+
+
+_OUTSIDE = ("leaves its folder", "is absolute", "has a URL scheme or drive letter")
+
+
+def _member_problem(name: str) -> str | None:
+    """Why an archive member name cannot be extracted (the one path policy)."""
+    reason = unsafe_reason(name, strict=False)
+    if reason in _OUTSIDE[1:]:
+        return "has an absolute path"
+    if reason == "leaves its folder":
+        return "leaves the extraction folder"
+    return reason
+
+
+def _link_refusal(what: str, link: str, target: str) -> str | None:
+    """Why a link to ``link`` (``target`` from the folder's root) cannot be made, or None."""
+    reason = "is absolute" if link.startswith("/") else unsafe_reason(target, strict=False)
+    if reason is None:
+        return None
+    if reason in _OUTSIDE:
+        return f"is a {what} to {quote_path(link)}, outside the folder"
+    return f"is a {what} to {quote_path(link)}, which {reason}"
 
 
 def _member_refusal(member: Member, *, links: bool) -> str | None:
-    """Why one member cannot be extracted (None when it can); ``links`` allows
-    symlinks and hard links that stay inside the folder."""
+    """Why one member cannot be extracted, judged alone (None when it can);
+    ``links`` allows symlinks and hard links that stay inside the folder."""
     problem = _member_problem(member.name)
     if problem:
         return problem
+    if member.kind != "dir" and posixpath.basename(member.name) in ("", ".", ".."):
+        return f"is a {member.kind} with the name of a folder"
     if member.kind == "special":
         return "is a device, FIFO or socket"
+    if member.kind == "other":
+        return "is not a file, folder or link"
+    if member.unreadable:
+        return member.unreadable
     if member.kind == "symlink":
         if not links:
             return "is a symlink"
+        if not member.link:
+            return "is a symlink to nothing"
         target = posixpath.join(posixpath.dirname(member.name), member.link)
-        if member.link.startswith("/") or _link_leaves(target):
-            return f"is a symlink to {member.link!r}, outside the folder"
-    elif member.kind == "hardlink" and _link_leaves(member.link):
-        return f"is a hard link to {member.link!r}, outside the folder"
-    elif member.kind == "other":
-        return "is not a file, folder or link"
+        return _link_refusal("symlink", member.link, target)
+    if member.kind == "hardlink":
+        return _link_refusal("hard link", member.link, member.link)
     return None
 
 
-@dataclass(frozen=True)
-class Limits:
-    """How much one archive may hold: members and bytes of content."""
+class _Node:
+    """A path of the archive: its kind, whether a member lists it (or only its
+    children imply it), and what is inside it."""
 
-    max_members: int = MAX_MEMBERS
-    max_bytes: int = MAX_TOTAL_BYTES
+    __slots__ = ("children", "kind", "listed")
+
+    def __init__(self, kind: str, listed: bool) -> None:
+        self.kind = kind
+        self.listed = listed
+        self.children: dict[str, _Node] = {}
+
+
+def _parts(path: str) -> list[str]:
+    return [p for p in path.split("/") if p not in ("", ".")]
+
+
+class _Policy:
+    """The policy over one archive's members in order: each member alone, then
+    how it fits with the others (a tree of every path, so each check costs
+    the length of one name), then the limits."""
+
+    def __init__(self, source: str, links: bool, limits: Limits, archive_bytes: int | None) -> None:
+        self.source, self.links, self.limits = source, links, limits
+        self.archive_bytes = archive_bytes
+        self.root = _Node("dir", listed=True)
+        self.paths = 0
+        self.total = 0
+        self.symlinks: list[tuple[Member, list[str]]] = []
+
+    def refuse(self, member: Member, why: str) -> NoReturn:
+        raise UnsafeArchiveError(f"{self.source}: member {quote_path(member.name)} {why}; refused")
+
+    def add(self, member: Member) -> None:
+        refusal = _member_refusal(member, links=self.links)
+        if refusal:
+            self.refuse(member, refusal)
+        if member.kind == "hardlink":
+            self._check_hard_link(member)
+        self._place(member)
+        if member.kind == "symlink":
+            parts = _parts(posixpath.join(posixpath.dirname(member.name), member.link))
+            self.symlinks.append((member, parts))  # judged at the end: links may come later
+        self._count_bytes(member.size)
+
+    def _count_paths(self, n: int) -> None:
+        self.paths += n
+        if self.paths > self.limits.max_members:
+            raise UnsafeArchiveError(
+                f"{self.source}: more than {self.limits.max_members} members "
+                "(with the folders they imply); refused"
+            )
+
+    def _place(self, member: Member) -> None:
+        """Put ``member`` in the tree: refuse it inside a non-folder, twice, or
+        as a non-folder where other members are inside it."""
+        parts = _parts(posixpath.normpath(member.name))
+        node, new = self.root, 1
+        for depth, part in enumerate(parts[:-1]):
+            child = node.children.get(part)
+            if child is None:
+                child = node.children[part] = _Node("dir", listed=False)
+                new += 1
+            elif child.kind != "dir":
+                inside = "/".join(parts[: depth + 1])
+                self.refuse(member, f"is inside {quote_path(inside)}, which is a {child.kind}")
+            node = child
+        self._count_paths(new)
+        if not parts:  # the folder itself: "." or "./"
+            return
+        existing = node.children.get(parts[-1])
+        if existing is None:
+            node.children[parts[-1]] = _Node(member.kind, listed=True)
+        elif existing.listed and not (existing.kind == member.kind == "dir"):
+            self.refuse(member, "is listed twice in the archive")
+        elif existing.kind == "dir" and member.kind != "dir":
+            self.refuse(member, f"is a {member.kind}, but other members are inside it")
+        else:
+            existing.listed = True
+
+    def _find(self, parts: list[str]) -> _Node | None:
+        node: _Node | None = self.root
+        for part in parts:
+            node = node.children.get(part) if node is not None else None
+        return node
+
+    def _check_hard_link(self, member: Member) -> None:
+        target = self._find(_parts(posixpath.normpath(member.link)))
+        if target is None or not target.listed or target.kind not in ("file", "hardlink"):
+            self.refuse(
+                member,
+                f"is a hard link to {quote_path(member.link)}, not to a file listed before it",
+            )
+
+    def _count_bytes(self, size: int) -> None:
+        self.total += size
+        limits = self.limits
+        if self.total > limits.max_bytes:
+            raise UnsafeArchiveError(
+                f"{self.source}: content larger than {limits.max_bytes} bytes; refused"
+            )
+        if (
+            self.archive_bytes is not None
+            and self.total > limits.ratio_exempt_bytes
+            and self.total > limits.max_ratio * max(self.archive_bytes, 1)
+        ):
+            ratio = self.total / max(self.archive_bytes, 1)
+            raise UnsafeArchiveError(
+                f"{self.source}: content of {self.total} bytes or more is {ratio:.0f} times the "
+                f"archive's {self.archive_bytes} bytes, more than the {limits.max_ratio:g} "
+                "allowed (a decompression bomb); refused"
+            )
+
+    def finish(self) -> None:
+        """Judge the symlinks against the whole tree: a link whose target passes
+        through another symlink may resolve elsewhere than its name says."""
+        for member, parts in self.symlinks:
+            stack: list[_Node | None] = [self.root]
+            for i, part in enumerate(parts):
+                if part == "..":
+                    if len(stack) > 1:  # always: the target stays inside (checked)
+                        stack.pop()
+                    continue
+                here = stack[-1]
+                child = here.children.get(part) if here is not None else None
+                if child is not None and child.kind == "symlink" and i < len(parts) - 1:
+                    self.refuse(
+                        member,
+                        f"is a symlink to {quote_path(member.link)}, through another symlink",
+                    )
+                stack.append(child)
 
 
 def check_member_list(
-    members: Iterable[Member], *, source: str, links: bool, limits: Limits = Limits()
+    members: Iterable[Member],
+    *,
+    source: str,
+    links: bool,
+    limits: Limits | None = None,
+    archive_bytes: int | None = None,
 ) -> None:
-    """The one extraction policy, applied to every member in turn.
+    """The one extraction policy, applied to every member in turn (see the
+    module's docstring for what it refuses); ``links`` allows links that stay
+    inside the folder, and ``archive_bytes`` (the archive file's size) turns
+    on the ratio limit.
 
     Raises :class:`~hubtools.errors.UnsafeArchiveError` naming the first
-    member that is absolute, climbs out with ``..``, is a device, FIFO or
-    socket, is a link (with ``links``: a link pointing out of the folder), or
-    when there are more members or bytes of content than ``limits`` allow.
+    member refused, or the limit passed.
     """
-    total = 0
-    for count, member in enumerate(members, 1):
-        if count > limits.max_members:
-            raise UnsafeArchiveError(f"{source}: more than {limits.max_members} members; refused")
-        refusal = _member_refusal(member, links=links)
-        if refusal:
-            raise UnsafeArchiveError(f"{source}: member {member.name!r} {refusal}; refused")
-        total += member.size
-        if total > limits.max_bytes:
-            raise UnsafeArchiveError(
-                f"{source}: content larger than {limits.max_bytes} bytes; refused"
-            )
+    policy = _Policy(source, links, limits or DEFAULT_LIMITS, archive_bytes)
+    for member in members:
+        policy.add(member)
+    policy.finish()
 
 
-def _checked_tar(tar: tarfile.TarFile, source: str, limits: Limits) -> list[tarfile.TarInfo]:
+def _checked_tar(
+    tar: tarfile.TarFile, source: str, limits: Limits | None, archive_bytes: int | None
+) -> list[tarfile.TarInfo]:
     """All members of ``tar`` once the policy passed them (links allowed when they
-    stay inside). Raises UnsafeArchiveError."""
+    stay inside), read to the end of the stream. Raises UnsafeArchiveError."""
     members: list[tarfile.TarInfo] = []
 
     def read() -> Iterator[Member]:
@@ -192,17 +384,98 @@ def _checked_tar(tar: tarfile.TarFile, source: str, limits: Limits) -> list[tarf
             members.append(info)
             yield _tar_member(info)
 
-    check_member_list(read(), source=source, links=True, limits=limits)
+    check_member_list(read(), source=source, links=True, limits=limits, archive_bytes=archive_bytes)
     return members
 
 
-def _checked_zip(zf: zipfile.ZipFile, source: str, limits: Limits) -> list[zipfile.ZipInfo]:
+def _checked_zip(
+    zf: zipfile.ZipFile, source: str, limits: Limits | None, archive_bytes: int | None
+) -> list[zipfile.ZipInfo]:
     """All members of ``zf`` once the policy passed them, with no links at all (zip
     files carry them in their Unix mode bits; model archives have no use for
     them). Raises UnsafeArchiveError."""
     infos = zf.infolist()
-    check_member_list((_zip_member(i) for i in infos), source=source, links=False, limits=limits)
+    members = (_zip_member(i) for i in infos)
+    check_member_list(
+        members, source=source, links=False, limits=limits, archive_bytes=archive_bytes
+    )
     return infos
+
+
+@contextlib.contextmanager
+def _reading(source: str) -> Iterator[None]:
+    """Turn what a malformed archive makes tarfile, zipfile and the decompressors
+    raise into UnsafeArchiveError; errors of the file system pass through."""
+    try:
+        yield
+    except _FilterError as err:
+        raise UnsafeArchiveError(f"{source}: {_one_line(err)}; refused") from err
+    except (zipfile.BadZipFile, zipfile.LargeZipFile) as err:
+        raise UnsafeArchiveError(f"{source}: not a readable zip archive: {_one_line(err)}") from err
+    except _CORRUPT as err:
+        raise UnsafeArchiveError(f"{source}: {_UNREADABLE}: {_one_line(err)}") from err
+    except OSError as err:
+        # gzip's BadGzipFile and bz2's "Invalid data stream" carry no errno; a
+        # failing disk or file system does.
+        if err.errno is not None or isinstance(err, HubtoolsError):
+            raise
+        raise UnsafeArchiveError(f"{source}: {_UNREADABLE}: {_one_line(err)}") from err
+
+
+_UNREADABLE = "not a readable tar or zip archive"
+
+
+def _one_line(err: Exception) -> str:
+    return " ".join(str(err).split()) or type(err).__name__
+
+
+def _open_tar(handle: BinaryIO, source: str) -> tarfile.TarFile:
+    """``handle`` read as a tar file, plain or compressed (gzip, bzip2, xz)."""
+    try:
+        return tarfile.open(fileobj=handle, mode="r:*")
+    except tarfile.ReadError as err:  # one line instead of tarfile's list of every method
+        raise UnsafeArchiveError(
+            f"{source}: {_UNREADABLE}: neither zip nor tar (plain, gzip, bzip2 or xz)"
+        ) from err
+
+
+@contextlib.contextmanager
+def _opened(path: Path, source: str) -> Iterator[tuple[BinaryIO, int, bool]]:
+    """``path`` open for reading, its size, and whether it is a zip file (read
+    from its bytes, not its name). Raises FileReadError when it is not a
+    readable regular file."""
+    with _open(path) as handle:
+        size = os.fstat(handle.fileno()).st_size
+        with _reading(source):
+            is_zip = zipfile.is_zipfile(handle)
+        handle.seek(0)
+        yield handle, size, is_zip
+
+
+def check_archive(path: Path, *, source: str | None = None, limits: Limits | None = None) -> None:
+    """Judge the tar or zip file ``path`` as :func:`safe_extract` would, without
+    writing anything: the tar headers are streamed to the end of the
+    archive, and every zip member is read once to check its CRC.
+
+    ``source`` names the archive in messages (default: the file's name).
+
+    Raises:
+        UnsafeArchiveError: a member or a limit the policy refuses, or a file
+            that is not a readable tar or zip archive to its end.
+        FileReadError: ``path`` is missing, not a regular file, or unreadable.
+    """
+    name = source if source is not None else Path(path).name
+    with _opened(Path(path), name) as (handle, size, is_zip), _reading(name):
+        if is_zip:
+            with zipfile.ZipFile(handle) as zf:
+                for info in _checked_zip(zf, name, limits, size):
+                    if not info.is_dir():
+                        with zf.open(info) as member:  # the CRC is checked at its end
+                            while member.read(1 << 20):
+                                pass
+        else:
+            with _open_tar(handle, name) as tar:
+                _checked_tar(tar, name, limits, size)
 
 
 def _extract_zip(zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo], temp: Path) -> None:
@@ -238,29 +511,38 @@ def safe_extract(
     archive: Path,
     dest: Path,
     *,
-    max_members: int = MAX_MEMBERS,
-    max_bytes: int = MAX_TOTAL_BYTES,
+    max_members: int | None = None,
+    max_bytes: int | None = None,
+    limits: Limits | None = None,
 ) -> Path:
     """Extract the tar or zip ``archive`` into the new folder ``dest`` and return ``dest``.
 
     The format is read from the file's first bytes, not its name. Checks
-    every member first (see :func:`check_member_list`), extracts into a
-    temporary folder beside
-    ``dest`` and renames it; when ``dest`` already exists it is replaced.
-    Raises :class:`~hubtools.errors.UnsafeArchiveError` for an unsafe member
-    (nothing is written then), or when the file is neither a readable tar nor
-    zip archive, and OSError on a write failure.
+    every member first (the policy of :func:`check_archive`, under
+    ``limits``, default :data:`DEFAULT_LIMITS`; ``max_members`` and
+    ``max_bytes`` override those two), extracts into a temporary folder
+    beside ``dest`` and renames it; when ``dest`` already exists it is
+    replaced. Raises :class:`~hubtools.errors.UnsafeArchiveError` for a
+    member or limit the policy refuses (nothing is written then) or a file
+    that is not a readable tar or zip archive, FileReadError when the
+    archive cannot be opened, and OSError on a write failure.
     """
     source = archive.name
-    limits = Limits(max_members, max_bytes)
-    try:
-        if zipfile.is_zipfile(archive):
-            with zipfile.ZipFile(archive) as zf:
-                infos = _checked_zip(zf, source, limits)
+    chosen = limits or DEFAULT_LIMITS
+    chosen = Limits(
+        max_members if max_members is not None else chosen.max_members,
+        max_bytes if max_bytes is not None else chosen.max_bytes,
+        chosen.max_ratio,
+        chosen.ratio_exempt_bytes,
+    )
+    with _opened(archive, source) as (handle, size, is_zip), _reading(source):
+        if is_zip:
+            with zipfile.ZipFile(handle) as zf:
+                infos = _checked_zip(zf, source, chosen, size)
                 _into_place(dest, lambda temp: _extract_zip(zf, infos, temp))
         else:
-            with tarfile.open(archive, "r:*") as tar:
-                members = _checked_tar(tar, source, limits)
+            with _open_tar(handle, source) as tar:
+                members = _checked_tar(tar, source, chosen, size)
 
                 def extract(temp: Path) -> None:
                     if hasattr(tarfile, "data_filter"):
@@ -269,12 +551,6 @@ def safe_extract(
                         tar.extractall(temp, members=members)
 
                 _into_place(dest, extract)
-    except _FilterError as err:
-        raise UnsafeArchiveError(f"{source}: {err}; refused") from err
-    except (tarfile.TarError, EOFError) as err:
-        raise UnsafeArchiveError(f"{source}: not a readable tar or zip archive: {err}") from err
-    except (zipfile.BadZipFile, zipfile.LargeZipFile) as err:
-        raise UnsafeArchiveError(f"{source}: not a readable zip archive: {err}") from err
     log.debug("extracted %s into %s", archive, dest)
     return dest
 

@@ -96,8 +96,19 @@ def _target(entry: ModelEntry | None) -> tuple[str, int] | None:
     return None if entry is None else (entry.model_path, entry.opset_version)
 
 
+def _defaults(entries: tuple[ModelEntry, ...]) -> dict[str, ModelEntry]:
+    """:func:`default_entry` of every name at once, keyed by the casefolded name."""
+    best: dict[str, ModelEntry] = {}
+    for entry in entries:
+        key = entry.model.casefold()
+        current = best.get(key)
+        if current is None or entry.opset_version > current.opset_version:
+            best[key] = entry
+    return best
+
+
 def diff_manifests(old: Manifest, new: Manifest) -> ManifestDiff:
-    """Compare ``old`` with ``new``."""
+    """Compare ``old`` with ``new``, in time linear in their entries."""
     old_by_path = {e.model_path: e for e in old}
     new_by_path = {e.model_path: e for e in new}
     added = [e for e in new if e.model_path not in old_by_path]
@@ -113,21 +124,31 @@ def diff_manifests(old: Manifest, new: Manifest) -> ManifestDiff:
     def identity(e: ModelEntry) -> tuple[str, int, str | None]:
         return (e.model.casefold(), e.opset_version, e.metadata.model_sha)
 
+    # A removed entry moved to the last added entry of its identity, each identity
+    # once. The entries that leave the lists are found by position in one pass;
+    # of equal added entries the first leaves, as list.remove would take it.
     moved = []
-    added_by_identity = {identity(e): e for e in added}
-    for entry in list(removed):
-        target = added_by_identity.pop(identity(entry), None)
-        if target is not None:
-            removed.remove(entry)
-            added.remove(target)
+    added_by_identity: dict[tuple[str, int, str | None], list[int]] = {}
+    for j, e in enumerate(added):
+        added_by_identity.setdefault(identity(e), []).append(j)
+    moved_from, moved_to = set(), set()
+    for i, entry in enumerate(removed):
+        group = added_by_identity.pop(identity(entry), None)
+        if group is not None:
+            target = added[group[-1]]
+            moved_from.add(i)
+            moved_to.add(next(j for j in group if added[j] == target))
             moved.append(
                 EntryChange(entry, target, tuple(_field_changes(entry.to_json(), target.to_json())))
             )
+    removed = [e for i, e in enumerate(removed) if i not in moved_from]
+    added = [e for j, e in enumerate(added) if j not in moved_to]
 
     names = dict.fromkeys(e.model.casefold() for e in (*old, *new))
+    old_defaults, new_defaults = _defaults(old.entries), _defaults(new.entries)
     resolutions = []
     for name in names:
-        before, after = default_entry(old.entries, name), default_entry(new.entries, name)
+        before, after = old_defaults.get(name), new_defaults.get(name)
         if _target(before) != _target(after):
             shown = after or before
             assert shown is not None

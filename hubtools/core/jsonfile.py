@@ -1,6 +1,7 @@
-"""Strict JSON reading with positions: syntax errors, duplicate keys and NaN are
-found with their line and column, and any RFC 6901 JSON pointer can be mapped
-back to the line and column where its value starts.
+"""Strict JSON reading with positions: syntax errors, duplicate keys, NaN,
+integers too long to convert and lone surrogates are found with their line and
+column, and any RFC 6901 JSON pointer can be mapped back to the line and column
+where its value starts.
 
 The standard :mod:`json` parser does the parsing (it is fast and exact); this
 module adds what it does not keep: positions, which it finds again on demand by
@@ -13,6 +14,7 @@ import bisect
 import gc
 import json
 import re
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from json.decoder import scanstring  # type: ignore[attr-defined]
@@ -28,7 +30,17 @@ JSONValue = Union[None, bool, int, float, str, list["JSONValue"], dict[str, "JSO
 JSONObject = dict[str, JSONValue]
 
 _WS = re.compile(r"[ \t\n\r]*")
-_DECODER = json.JSONDecoder()
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _skip_int(_text: str) -> int:
+    return 0  # locating only needs where a number ends, not its value
+
+
+# Skips values to find positions; integers are not converted, so one too long
+# to convert (a number-too-long oddity) cannot stop the search.
+_DECODER = json.JSONDecoder(parse_int=_skip_int)
 
 
 class _DupDict(dict[str, JSONValue]):
@@ -41,6 +53,20 @@ class _NonFinite(float):
     """NaN or ±Infinity, which JSON does not allow but Python's json reads."""
 
     spelling: str = ""
+
+
+class _LongNumber(float):
+    """An integer with more digits than Python converts (``sys.get_int_max_str_digits``),
+    kept as ±infinity so that no integer check passes it."""
+
+    digits: int = 0
+
+
+def _long_number(text: str) -> float:
+    digits = len(text.lstrip("-"))
+    value = _LongNumber("-inf" if text.startswith("-") else "inf")
+    value.digits = digits
+    return value
 
 
 def _pairs_hook(pairs: list[tuple[str, JSONValue]]) -> dict[str, JSONValue]:
@@ -58,6 +84,16 @@ def _constant(name: str) -> float:
     value = _NonFinite(float(name.replace("Infinity", "inf")))
     value.spelling = name
     return value
+
+
+def printable(text: str) -> str:
+    """``text`` with any lone surrogate written as its escape (``\\ud800``), so
+    that it can be printed as UTF-8. Raises nothing."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
 
 
 def escape_pointer_token(token: str | int) -> str:
@@ -80,7 +116,7 @@ def _split_pointer(pointer: str) -> list[str]:
 class Oddity:
     """Something json accepted that JSON does not (duplicate key, NaN), at a pointer."""
 
-    kind: str  # "duplicate-key" or "non-finite"
+    kind: str  # "duplicate-key", "non-finite", "number-too-long" or "lone-surrogate"
     pointer: str
     detail: str
 
@@ -104,13 +140,14 @@ class JSONDocument:
         if self.oddities:
             odd = self.oddities[0]
             line, col = self.locate(odd.pointer)
-            what = (
-                f"key {odd.detail!r} appears twice in one object"
-                if odd.kind == "duplicate-key"
-                else f"{odd.detail} is not valid JSON"
-            )
+            what = {
+                "duplicate-key": f"key {odd.detail!r} appears twice in one object",
+                "non-finite": f"{odd.detail} is not valid JSON",
+                "number-too-long": f"an integer of {odd.detail} digits is too long to read",
+                "lone-surrogate": f"{odd.detail} is half a surrogate pair, not a character",
+            }[odd.kind]
             raise ManifestError(
-                f"{self.source}:{line}:{col}: {odd.pointer or '/'}: {what}; "
+                f"{self.source}:{line}:{col}: {printable(odd.pointer or '/')}: {what}; "
                 "`hubtools validate` lists every such problem"
             )
         return self.data
@@ -192,22 +229,39 @@ class JSONDocument:
         return None
 
 
-def _walk_oddities(data: JSONValue) -> list[Oddity]:
-    """Find the marked duplicate-key objects and NaN/Infinity values (iteratively:
-    deep nesting must not overflow the stack)."""
+def _surrogate(text: str) -> str | None:
+    """The first lone surrogate of ``text``, escaped as JSON writes it; None when none."""
+    found = _LONE_SURROGATE.search(text)
+    return None if found is None else f"\\u{ord(found.group()):04x}"
+
+
+def _walk_oddities(data: JSONValue, *, strings: bool = False) -> list[Oddity]:
+    """Find the marked duplicate-key objects, NaN/Infinity values, integers too
+    long to convert and, with ``strings``, keys and strings holding a lone
+    surrogate (iteratively: deep nesting must not overflow the stack)."""
     found: list[Oddity] = []
     stack: list[tuple[JSONValue, tuple[str | int, ...]]] = [(data, ())]
     while stack:
         value, path = stack.pop()
-        if isinstance(value, dict):
+        if isinstance(value, str):
+            escaped = _surrogate(value) if strings else None
+            if escaped:
+                found.append(Oddity("lone-surrogate", pointer_of(path), escaped))
+        elif isinstance(value, dict):
             if isinstance(value, _DupDict):
                 for key in value.duplicates:
                     found.append(Oddity("duplicate-key", pointer_of((*path, key)), key))
+            for key in value if strings else ():
+                escaped = _surrogate(key)
+                if escaped:
+                    found.append(Oddity("lone-surrogate", pointer_of((*path, key)), escaped))
             stack.extend((v, (*path, k)) for k, v in value.items())
         elif isinstance(value, list):
             stack.extend((v, (*path, i)) for i, v in enumerate(value))
         elif isinstance(value, _NonFinite):
             found.append(Oddity("non-finite", pointer_of(path), value.spelling))
+        elif isinstance(value, _LongNumber):
+            found.append(Oddity("number-too-long", pointer_of(path), str(value.digits)))
     found.sort(key=lambda o: o.pointer)
     return found
 
@@ -219,6 +273,13 @@ def _syntax_position(text: str, pos: int) -> tuple[int, int]:
 
 def parse_json(text: str, source: str) -> JSONDocument:
     """Parse JSON text strictly enough for a linter.
+
+    What Python's json reads but JSON (or Python) cannot hold becomes an
+    :class:`Oddity` at its pointer instead of an error, so that a validator
+    lists them all: a repeated key, NaN/Infinity, an integer with more digits
+    than Python converts (``sys.get_int_max_str_digits()``, 4300 by default),
+    which is kept as ±infinity, and a ``\\uD800``-``\\uDFFF`` escape that is
+    not half of a pair (a lone surrogate, which no UTF-8 output can print).
 
     Raises:
         ManifestError: the text is not JSON (message has ``source:line:col``),
@@ -242,10 +303,27 @@ def parse_json(text: str, source: str) -> JSONDocument:
         seen_oddity = True
         return _constant(name)
 
+    def integer(digits: str) -> int | float:
+        nonlocal seen_oddity
+        limit = sys.get_int_max_str_digits()
+        if limit and len(digits) - digits.startswith("-") > limit:
+            seen_oddity = True
+            return _long_number(digits)
+        return int(digits)
+
     was_enabled = gc.isenabled()
     gc.disable()  # json.loads builds millions of acyclic objects; collections only slow it
     try:
-        data = json.loads(text, object_pairs_hook=hook, parse_constant=constant)
+        try:
+            data = json.loads(text, object_pairs_hook=hook, parse_constant=constant)
+        except json.JSONDecodeError:
+            raise
+        except ValueError:
+            # An integer too long to convert; parsed again with a hook that marks
+            # it (only then: a Python hook per integer would slow every parse).
+            data = json.loads(
+                text, object_pairs_hook=hook, parse_constant=constant, parse_int=integer
+            )
     except json.JSONDecodeError as err:
         line, col = _syntax_position(text, err.pos)
         raise ManifestError(f"{source}:{line}:{col}: invalid JSON: {err.msg}") from err
@@ -256,7 +334,10 @@ def parse_json(text: str, source: str) -> JSONDocument:
     finally:
         if was_enabled:
             gc.enable()
-    oddities = tuple(_walk_oddities(data)) if seen_oddity else ()
+    # A lone surrogate can only come from a \\uD800-\\uDFFF escape: look for one
+    # (str.find is fast) before walking every string.
+    strings = ("\\ud" in text or "\\uD" in text) and _SURROGATE_ESCAPE.search(text) is not None
+    oddities = tuple(_walk_oddities(data, strings=strings)) if seen_oddity or strings else ()
     return JSONDocument(source=source, text=text, data=data, oddities=oddities)
 
 

@@ -23,7 +23,7 @@ import onnx
 from hubtools.core.files import LFS_POINTER_MAX_BYTES, _open, parse_lfs_pointer
 from hubtools.core.manifest import IOPorts, JSONObject, JSONValue
 from hubtools.core.paths import unsafe_reason
-from hubtools.errors import FileReadError, InvalidModelError
+from hubtools.errors import FileReadError, InvalidModelError, UnsafeArchiveError
 from hubtools.inspect.ioports import io_ports_of
 from hubtools.inspect.wire import Invalid, Reader, read_model
 
@@ -219,21 +219,31 @@ def inspect_archive(path: Path, archive: str, *, hash: bool = True) -> FileFacts
     anything to disk; external data files are never read).
 
     A Git LFS pointer gives its ``oid`` and ``size`` and unknown ONNX facts.
+    Any other file is first judged by the client's extraction policy
+    (:func:`~hubtools.core.archives.check_archive`), so an archive the client
+    would refuse is refused here too.
 
     Raises:
-        InvalidModelError: not such an archive, no or several ``.onnx`` members,
-            or the member is not an ONNX model.
+        InvalidModelError: not such an archive, an archive the extraction
+            policy refuses (the error's ``__cause__`` is then the
+            :class:`~hubtools.errors.UnsafeArchiveError`), no or several
+            ``.onnx`` members, or the member is not an ONNX model.
         FileReadError: the file cannot be read (also an ``OSError``).
     """
     import tarfile
     import zipfile
 
+    from hubtools.core.archives import check_archive
     from hubtools.core.files import digest
 
     path = Path(path)
     found = digest(path) if hash else None
     if found is not None and found.lfs_pointer:
         return FileFacts(path, found.sha256, found.size, True, None, (), None, None)
+    try:
+        check_archive(path, source=str(path))
+    except UnsafeArchiveError as err:
+        raise InvalidModelError(str(err)) from err
     size = found.size if found is not None else path.stat().st_size
     sha = found.sha256 if found is not None else None
     try:

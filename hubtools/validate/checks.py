@@ -12,14 +12,16 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from hubtools.core.archives import archive_format
-from hubtools.core.jsonfile import JSONDocument, read_json_file
+from hubtools.core.jsonfile import JSONDocument, printable, read_json_file
 from hubtools.core.manifest import Manifest, ModelEntry
-from hubtools.errors import Problem, Report, Severity
+from hubtools.core.paths import MAX_PART_BYTES, MAX_PATH_BYTES, quote_path, unsafe_reason
+from hubtools.errors import ManifestError, Problem, Report, Severity
 from hubtools.validate.problems import problem_at
 from hubtools.validate.repo_checks import repo_problems
 from hubtools.validate.schema import schema_problems
@@ -48,20 +50,61 @@ class ValidationResult:
 
 
 def _typed_entries(
-    doc: JSONDocument, schema_failures: set[int], report: Report
+    doc: JSONDocument, schema_failures: set[int], report: Report, problems: list[Problem]
 ) -> list[tuple[int, ModelEntry]]:
+    """The entries that passed the schema, typed; one that still cannot be typed
+    is a problem at its pointer (the schema should have caught it)."""
     assert isinstance(doc.data, list)
     entries = []
     for index, item in enumerate(doc.data):
         if index in schema_failures:
             continue
-        entries.append((index, ModelEntry.from_json(item, f"/{index}")))
+        try:
+            entries.append((index, ModelEntry.from_json(item, f"/{index}")))
+        except ManifestError as err:
+            problems.append(
+                problem_at(
+                    doc.source,
+                    f"/{index}",
+                    "unreadable-entry",
+                    f"the entry passes the schema but cannot be read: {err}",
+                    "give the field the type the schema describes",
+                )
+            )
     report.count("entries", len(doc.data))
     return entries
 
 
+_PATH_HINT = (
+    "use a path relative to the repository root that clients can store: no first folder "
+    f"starting with '.', no part over {MAX_PART_BYTES} bytes, at most {MAX_PATH_BYTES} bytes"
+)
+
+
+def _path_problems(index: int, entry: ModelEntry, source: str) -> Iterator[Problem]:
+    """The paths the client would refuse (the one policy of hubtools.core.paths)."""
+    for key, pointer, path in (
+        ("model_path", f"/{index}/model_path", entry.model_path),
+        (
+            "model_with_data_path",
+            f"/{index}/metadata/model_with_data_path",
+            entry.metadata.model_with_data_path,
+        ),
+    ):
+        reason = None if path is None else unsafe_reason(path)
+        if reason is not None and path is not None:
+            yield problem_at(
+                source,
+                pointer,
+                "unsafe-path",
+                f"{key} {quote_path(path)} {reason}, so clients refuse the entry",
+                _PATH_HINT,
+            )
+
+
 def semantic_problems(entries: Iterable[tuple[int, ModelEntry]], source: str) -> Iterator[Problem]:
-    """Problems the schema cannot see: duplicates, sort order, empty tags.
+    """Problems the schema cannot see: duplicates, paths the client refuses,
+    sort order, archives, empty tags.
 
     ``entries`` pairs each entry with its index in the file (for JSON pointers).
     """
@@ -82,6 +125,7 @@ def semantic_problems(entries: Iterable[tuple[int, ModelEntry]], source: str) ->
             )
         else:
             by_name[key] = index
+        yield from _path_problems(index, entry, source)
         if entry.model_path in by_path:
             yield problem_at(
                 source,
@@ -137,6 +181,10 @@ def semantic_problems(entries: Iterable[tuple[int, ModelEntry]], source: str) ->
             )
 
 
+#: Oddities that make any other problem at their pointer a repetition.
+_SHADOWING = ("number-too-long", "lone-surrogate")
+
+
 def _oddity_problems(doc: JSONDocument) -> Iterator[Problem]:
     for odd in doc.oddities:
         if odd.kind == "duplicate-key":
@@ -148,7 +196,16 @@ def _oddity_problems(doc: JSONDocument) -> Iterator[Problem]:
                 "JSON readers silently keep only the last value",
                 "remove the duplicate key",
             )
-        else:
+        elif odd.kind == "lone-surrogate":
+            yield problem_at(
+                doc.source,
+                odd.pointer,
+                "lone-surrogate",
+                f"{odd.detail} is half of a UTF-16 surrogate pair, not a character: no UTF-8 "
+                "text, file name or terminal can hold it",
+                "write the character itself, or both halves of its pair",
+            )
+        elif odd.kind == "non-finite":
             yield problem_at(
                 doc.source,
                 odd.pointer,
@@ -156,15 +213,28 @@ def _oddity_problems(doc: JSONDocument) -> Iterator[Problem]:
                 f"{odd.detail} is not valid JSON (many readers reject it)",
                 "use a number or null",
             )
+        else:
+            yield problem_at(
+                doc.source,
+                odd.pointer,
+                "number-too-long",
+                f"an integer of {odd.detail} digits; Python, and so hubtools and onnx.hub, "
+                f"read at most {sys.get_int_max_str_digits()}",
+                "write the real value: no size, count or version has that many digits",
+            )
 
 
 def _positioned(doc: JSONDocument, problems: Iterable[Problem]) -> list[Problem]:
+    """The problems with their line and column, ordered by them, and printable
+    (a lone surrogate in a key or value is shown escaped)."""
     placed = []
     for p in problems:
-        if p.location.pointer is not None and p.location.line is None:
-            line, col = doc.locate(p.location.pointer)
-            p = replace(p, location=replace(p.location, line=line, column=col))
-        placed.append(p)
+        location = p.location
+        if location.pointer is not None and location.line is None:
+            line, col = doc.locate(location.pointer)
+            location = replace(location, line=line, column=col, pointer=printable(location.pointer))
+        hint = None if p.hint is None else printable(p.hint)
+        placed.append(replace(p, location=location, message=printable(p.message), hint=hint))
     placed.sort(key=lambda p: (p.location.line or 0, p.location.column or 0, p.code))
     return placed
 
@@ -207,11 +277,19 @@ def _check_document(doc: JSONDocument, repo: Path | None, jobs: int | None) -> V
     if isinstance(doc.data, list):
         count = len(doc.data)
         failed = {entry_index(p.location.pointer) for p in schema_found}
-        entries = _typed_entries(doc, {i for i in failed if i is not None}, report)
+        entries = _typed_entries(doc, {i for i in failed if i is not None}, report, problems)
         problems.extend(semantic_problems(entries, doc.source))
         if repo is not None:
             problems.extend(repo_problems(entries, repo, doc.source, report, jobs=jobs))
         manifest = Manifest(tuple(e for _, e in entries))
+    # A number too long to read is kept as infinity, which the schema calls no
+    # integer, and a path with a lone surrogate is one no file system holds: the
+    # oddity already says what is wrong at that pointer.
+    shadowed = {o.pointer for o in doc.oddities if o.kind in _SHADOWING}
+    if shadowed:
+        problems = [
+            p for p in problems if p.code in _SHADOWING or p.location.pointer not in shadowed
+        ]
     report.extend(_positioned(doc, problems))
     return ValidationResult(doc.source, manifest, report, count)
 

@@ -1,9 +1,9 @@
 """The ``--repo`` cross-check: every entry's files against the repository they
 describe (existence, sha256 and size from the Git LFS pointer or the content,
-and for model content also opset and io_ports). Every mismatch is a
-:class:`~hubtools.errors.Problem`; this module raises only when the repository
-itself cannot be used, and it must not check the manifest's own shape (the
-schema and semantic checks do).
+for model content also opset and io_ports, and for archives the client's
+extraction policy). Every mismatch is a :class:`~hubtools.errors.Problem`;
+this module raises only when the repository itself cannot be used, and it
+must not check the manifest's own shape (the schema and semantic checks do).
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from hubtools.core.manifest import ModelEntry
-from hubtools.core.paths import resolve_inside
-from hubtools.errors import InvalidModelError, Problem, Report, UsageError
+from hubtools.core.paths import resolve_inside, unsafe_reason
+from hubtools.errors import InvalidModelError, Problem, Report, UnsafeArchiveError, UsageError
 from hubtools.validate.problems import problem_at
 
 if TYPE_CHECKING:  # onnx_info imports onnx (~0.3 s): only --repo on content needs it
@@ -26,6 +26,10 @@ if TYPE_CHECKING:  # onnx_info imports onnx (~0.3 s): only --repo on content nee
 __all__ = ["repo_problems"]
 
 _REGENERATE = "run `hubtools generate` to recompute it"
+_REPACK = (
+    "rebuild it as a readable .tar.gz or .zip of plain files and folders "
+    "(no '..' or absolute names, links out, devices or repeated names)"
+)
 
 
 @dataclass(frozen=True)
@@ -39,7 +43,7 @@ class _FileCheck:
 
     @property
     def path_pointer(self) -> str:
-        name = "model_path" if self.field == "model" else "model_with_data_path"
+        name = "model_path" if self.field == "model" else "metadata/model_with_data_path"
         return f"/{self.index}/{name}"
 
 
@@ -101,12 +105,14 @@ def repo_problems(
 
 def _check_one(check: _FileCheck, root: Path, source: str) -> tuple[list[Problem], dict[str, int]]:
     """The problems of one file, and what was checked (for the report's counters)."""
+    if unsafe_reason(check.rel) is not None:
+        return [], {}  # the semantic checks report the path (unsafe-path); it is not opened
     counts = {"files": 1}
-    path = _existing_file(check, root, source)
-    if isinstance(path, Problem):
-        return [path], counts
     problems: list[Problem] = []
     try:
+        path = _existing_file(check, root, source)
+        if isinstance(path, Problem):
+            return [path], counts
         found = _read(check, path, source, problems, counts)
     except OSError as err:  # FileReadError included
         problems.append(
@@ -166,15 +172,18 @@ def _read(
             else:
                 facts = inspect_file(path)
         except InvalidModelError as err:
+            unsafe = isinstance(err.__cause__, UnsafeArchiveError)
             problems.append(
                 problem_at(
                     source,
                     check.path_pointer,
-                    "invalid-model",
+                    "unsafe-archive" if unsafe else "invalid-model",
                     str(err).replace(str(path), check.rel),
-                    "replace the file with the ONNX model, or fix the path",
+                    _REPACK if unsafe else "replace the file with the ONNX model, or fix the path",
                 )
             )
+    else:
+        problems.extend(_bundle_problems(check, path, source))
     if facts is not None and facts.model_sha is not None:
         sha, size = facts.model_sha, facts.model_bytes
     else:
@@ -182,6 +191,17 @@ def _read(
         sha, size = found.sha256, found.size
     counts["hashed"], counts["bytes hashed"] = 1, size
     return _Found(sha, size, "file", facts)
+
+
+def _bundle_problems(check: _FileCheck, path: Path, source: str) -> list[Problem]:
+    """The test-data bundle judged by the client's extraction policy."""
+    from hubtools.core.archives import check_archive
+
+    try:
+        check_archive(path, source=check.rel)
+    except UnsafeArchiveError as err:
+        return [problem_at(source, check.path_pointer, "unsafe-archive", str(err), _REPACK)]
+    return []
 
 
 def _digest_problems(check: _FileCheck, found: _Found, source: str) -> Iterator[Problem]:

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from importlib import resources
 from typing import Any
 
-from hubtools.core.jsonfile import pointer_of
+from hubtools.core.jsonfile import pointer_of, printable
 from hubtools.core.manifest import JSONValue
 from hubtools.errors import Location, Problem
 
@@ -56,16 +56,26 @@ def _inline_refs(node: Any, defs: dict[str, Any]) -> Any:
     return out
 
 
+def _strict_integer(_checker: Any, instance: object) -> bool:
+    """JSON Schema's ``integer``, read strictly: 7.0 is a float to every JSON
+    reader hubtools serves (Python's json, onnx.hub), so it is not one."""
+    return isinstance(instance, int) and not isinstance(instance, bool)
+
+
 @functools.cache
 def _validator() -> Any:
     import jsonschema  # imported here: it costs ~0.1 s, and only validation needs it
 
+    base = jsonschema.Draft202012Validator
+    strict = jsonschema.validators.extend(
+        base, type_checker=base.TYPE_CHECKER.redefine("integer", _strict_integer)
+    )
     schema = load_schema()
-    return jsonschema.Draft202012Validator(_inline_refs(schema, schema["$defs"]))
+    return strict(_inline_refs(schema, schema["$defs"]))
 
 
 def _short(value: object, limit: int = 60) -> str:
-    text = json.dumps(value, ensure_ascii=False, default=str)
+    text = printable(json.dumps(value, ensure_ascii=False, default=str))
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -76,6 +86,13 @@ def _describe(error: Any) -> tuple[str, str | None]:
     hint = _HINTS.get(title) if title else None
     if kind == "type":
         wanted = " or ".join(value) if isinstance(value, list) else value
+        if "integer" in wanted and isinstance(instance, float) and instance.is_integer():
+            plain = f"{int(instance)}" if abs(instance) < 1e15 else "the integer"
+            return (
+                f"{_short(instance)} has a fraction or exponent, so JSON readers return a "
+                "float, not an integer",
+                f"write {plain}, without a fraction or exponent",
+            )
         return f"{_short(instance)} is not of type {wanted}", hint
     if kind == "pattern":
         what = title or f"string matching {value!r}"
@@ -95,6 +112,11 @@ def _describe(error: Any) -> tuple[str, str | None]:
         return f"{_short(instance)} is less than the minimum of {value}", hint
     if kind == "minLength":
         return "must not be an empty string", hint
+    if kind == "maxLength":
+        return (
+            f"is {len(instance)} characters long, more than the maximum of {value}",
+            "shorten it: file systems hold paths of at most 4096 bytes",
+        )
     message = error.message
     return (message if len(message) <= 200 else f"value fails the schema's {kind!r}"), hint
 

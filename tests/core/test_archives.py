@@ -8,13 +8,16 @@ from pathlib import Path
 import pytest
 
 from hubtools.core.archives import (
+    DEFAULT_LIMITS,
     MODEL_ARCHIVE_FORMATS,
+    Limits,
     archive_format,
+    check_archive,
     find_model_folder,
     safe_extract,
     strip_archive_suffix,
 )
-from hubtools.errors import UnsafeArchiveError
+from hubtools.errors import FileReadError, UnsafeArchiveError
 from tests.client_support import make_tar, make_test_data_tarball, tiny_model_bytes
 
 
@@ -113,3 +116,63 @@ def test_one_registry_of_archive_suffixes(
     assert (as_model.name if as_model else None) == model_archive
     assert strip_archive_suffix(name) == stem
     assert MODEL_ARCHIVE_FORMATS == ("tar.gz", "zip")
+
+
+def test_default_limits_are_the_documented_ones() -> None:
+    documented = Limits(
+        max_members=100_000, max_bytes=16 << 30, max_ratio=200, ratio_exempt_bytes=64 << 20
+    )
+    assert documented == DEFAULT_LIMITS
+
+
+def _weights_and_zeros(tmp_path: Path) -> tuple[Path, Path]:
+    import numpy as np
+
+    weights = np.random.default_rng(0).normal(0, 0.05, 250_000).astype(np.float32).tobytes()
+    real = tmp_path / "weights.tar.gz"
+    real.write_bytes(make_tar({"m/model.onnx": tiny_model_bytes(), "m/w.data": weights}))
+    zeros = tmp_path / "zeros.tar.gz"
+    zeros.write_bytes(make_tar({"m/model.onnx": tiny_model_bytes(), "m/z.data": bytes(1 << 20)}))
+    return real, zeros
+
+
+def test_ratio_limit_refuses_what_expands_too_much(tmp_path: Path) -> None:
+    real, zeros = _weights_and_zeros(tmp_path)
+    strict = Limits(max_ratio=200, ratio_exempt_bytes=0)  # as if both were past 64 MiB
+    check_archive(real, limits=strict)  # float weights expand about 1.1 times
+    with pytest.raises(
+        UnsafeArchiveError, match=r"times the archive's \d+ bytes, more than the 200"
+    ):
+        check_archive(zeros, limits=strict)
+    with pytest.raises(UnsafeArchiveError, match="decompression bomb"):
+        safe_extract(zeros, tmp_path / "out", limits=strict)
+    assert not (tmp_path / "out").exists()
+    check_archive(zeros)  # 1 MiB of zeros is under the 64 MiB that are never refused
+    assert (safe_extract(zeros, tmp_path / "out") / "m" / "z.data").stat().st_size == 1 << 20
+
+
+def test_check_archive_reads_and_writes_nothing_else(tmp_path: Path) -> None:
+    archive = tmp_path / "good.tar.gz"
+    archive.write_bytes(make_test_data_tarball(tiny_model_bytes(), "mnist-8"))
+    before = sorted(tmp_path.rglob("*"))
+    assert check_archive(archive) is None
+    assert sorted(tmp_path.rglob("*")) == before
+    with pytest.raises(FileReadError, match="cannot read"):
+        check_archive(tmp_path)
+    with pytest.raises(FileReadError):
+        check_archive(tmp_path / "missing.tar.gz")
+
+
+def test_member_names_over_the_path_policy_are_refused(tmp_path: Path) -> None:
+    archive = tmp_path / "long.tar.gz"
+    archive.write_bytes(make_tar({"m/" + "n" * 256: b"x"}))
+    with pytest.raises(UnsafeArchiveError, match="has a part of 256 bytes"):
+        safe_extract(archive, tmp_path / "out")
+
+
+def test_implied_folders_count_as_members(tmp_path: Path) -> None:
+    archive = tmp_path / "deep.tar.gz"
+    archive.write_bytes(make_tar({"/".join(["d"] * 20) + "/x": b"x"}))
+    with pytest.raises(UnsafeArchiveError, match="more than 10 members"):
+        check_archive(archive, limits=Limits(max_members=10))
+    check_archive(archive, limits=Limits(max_members=21))

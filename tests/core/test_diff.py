@@ -174,3 +174,47 @@ def test_default_entry_matches_names_case_insensitively() -> None:
     assert default_entry((upper, lower), "STRASSE") is None
     assert default_entry((entry("Straße", "s.onnx"),), "STRASSE") is not None
     assert default_entry((), "mnist") is None
+
+
+def _disjoint(n: int, prefix: str) -> Manifest:
+    return Manifest.from_entries(
+        entry(f"{prefix}-{i}", f"{prefix}/{i:06d}.onnx", 7 + i % 12, f"{i:064x}") for i in range(n)
+    )
+
+
+def test_20k_against_20k_disjoint_entries() -> None:
+    """Every entry added, removed and looked up as a move; every name resolves
+    differently (this took 55 s when each lookup scanned every entry)."""
+    old, new = _disjoint(20_000, "old"), _disjoint(20_000, "new")
+    result = diff_manifests(old, new)
+    assert (result.added, result.removed) == (new.entries, old.entries)
+    assert (result.changed, result.moved, result.order_changed) == ((), (), False)
+    assert len(result.resolutions) == 40_000
+    assert result.resolutions[0] == ResolutionChange("old-0", old.entries[0], None)
+    assert result.resolutions[-1] == ResolutionChange("new-19999", None, new.entries[-1])
+
+
+def test_20k_moved_entries_in_order() -> None:
+    old = _disjoint(20_000, "m")
+    new = Manifest.from_entries(
+        ModelEntry(e.model, "moved/" + e.model_path, e.onnx_version, e.opset_version, e.metadata)
+        for e in old
+    )
+    result = diff_manifests(old, new)
+    assert [(c.old, c.new) for c in result.moved] == list(zip(old, new, strict=True))
+    assert (result.added, result.removed, result.changed) == ((), (), ())
+
+
+def test_equal_added_entries_leave_as_list_remove_took_them() -> None:
+    """Of two equal added entries, the move takes the last and the first leaves
+    the added list, as the quadratic version did."""
+    old = entry("mnist", "old/mnist.onnx")
+    twin_a, other, twin_b = (
+        entry("mnist", "new/mnist.onnx"),
+        entry("resnet", "r.onnx", sha=SHA_B),
+        entry("mnist", "new/mnist.onnx"),
+    )
+    result = diff_manifests(manifest(old), manifest(twin_a, other, twin_b))
+    assert result.moved[0].new is twin_b
+    assert result.added == (other, twin_b)
+    assert result.added[1] is twin_b

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from hubtools.core.jsonfile import parse_json, pointer_of, read_json_file
+from hubtools.core.jsonfile import parse_json, pointer_of, printable, read_json_file
 from hubtools.errors import ManifestError
 
 TEXT = '[\n {"a": 1, "b": {"c": [1, 2, NaN]}, "a": 2},\n {"x~/y": 3, "": [true]}\n]'
@@ -75,3 +75,47 @@ def test_read_errors(tmp_path: Path) -> None:
         read_json_file(tmp_path)
     with pytest.raises(ManifestError, match="no such file"):
         read_json_file(tmp_path / "nope.json")
+
+
+LONG = "1" + "0" * 5000
+
+
+def test_integers_too_long_to_convert_are_oddities_at_their_pointer() -> None:
+    text = f'[\n {{"a": {LONG}, "b": [1, -{LONG}]}}\n]'
+    doc = parse_json(text, "t.json")
+    assert [(o.kind, o.pointer, o.detail) for o in doc.oddities] == [
+        ("number-too-long", "/0/a", "5001"),
+        ("number-too-long", "/0/b/1", "5001"),
+    ]
+    assert doc.locate("/0/b/1") == (2, text.index(f"-{LONG}") - text.index("\n"))
+    assert doc.data[0]["b"][0] == 1  # type: ignore[index,call-overload]
+    with pytest.raises(ManifestError) as info:
+        doc.strict_data()
+    assert str(info.value) == (
+        "t.json:2:8: /0/a: an integer of 5001 digits is too long to read; "
+        "`hubtools validate` lists every such problem"
+    )
+
+
+def test_integers_up_to_the_limit_are_read() -> None:
+    digits = "9" * 4300
+    assert parse_json(f"[{digits}]", "t").data == [int(digits)]
+
+
+def test_lone_surrogates_are_oddities_and_pairs_are_not() -> None:
+    text = '[{"ok": "\\ud83d\\ude00", "bad": "x\\udc00", "k\\ud800": 1, "raw": "\\\\ud800"}]'
+    doc = parse_json(text, "t.json")
+    assert [(o.kind, o.pointer, o.detail) for o in doc.oddities] == [
+        ("lone-surrogate", "/0/bad", "\\udc00"),
+        ("lone-surrogate", "/0/k\ud800", "\\ud800"),
+    ]
+    with pytest.raises(ManifestError) as info:
+        doc.strict_data()
+    column = text.index('"x') + 1
+    assert str(info.value) == (
+        f"t.json:1:{column}: /0/bad: \\udc00 is half a surrogate pair, not a character; "
+        "`hubtools validate` lists every such problem"
+    )
+    str(info.value).encode("utf-8")  # printable
+    assert printable("a\ud800b") == "a\\ud800b"
+    assert printable("é") == "é"

@@ -10,7 +10,7 @@ import onnx
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from hubtools.errors import InvalidModelError
+from hubtools.errors import InvalidModelError, UnsafeArchiveError
 from hubtools.inspect.facts import inspect_archive, inspect_file
 
 
@@ -95,7 +95,7 @@ def test_bad_archives(tmp_path: Path, members: dict[str, bytes], message: str) -
 def test_not_an_archive(tmp_path: Path) -> None:
     path = tmp_path / "a.zip"
     path.write_bytes(b"PK nothing")
-    with pytest.raises(InvalidModelError, match="not a readable zip archive"):
+    with pytest.raises(InvalidModelError, match="not a readable tar or zip archive"):
         inspect_archive(path, "zip")
 
 
@@ -118,3 +118,14 @@ def test_inspect_command_reads_archives(tmp_path: Path, name: str) -> None:
     assert facts["io_ports"]["inputs"] == [
         {"name": "x", "shape": ["N", 8], "type": "tensor(float)"}
     ]
+
+
+@pytest.mark.parametrize("hash", [True, False])
+def test_archives_the_client_refuses_are_refused(tmp_path: Path, hash: bool) -> None:
+    onnx_bytes, data = _model_with_external_data(tmp_path)
+    path = tmp_path / "a.tar.gz"
+    _tar(path, {"m/m.onnx": onnx_bytes, "../m.data": data})
+    with pytest.raises(InvalidModelError) as info:
+        inspect_archive(path, "tar.gz", hash=hash)
+    assert str(info.value) == f"{path}: member '../m.data' leaves the extraction folder; refused"
+    assert isinstance(info.value.__cause__, UnsafeArchiveError)

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from hubtools.core.jsonfile import parse_json
-from hubtools.errors import Severity
+from hubtools.core.manifest import Manifest, ModelEntry
+from hubtools.errors import ManifestError, Severity
 from hubtools.validate.checks import check_document
 
 from .support import entry
@@ -22,3 +25,67 @@ def test_check_document_keeps_only_schema_valid_entries() -> None:
         ("schema-pattern", "/1/model_path", Severity.ERROR)
     ]
     assert check_document(parse_json("{}", "remote")).manifest is None
+
+
+def _problems(entries: list[dict[str, object]]) -> list[tuple[str, str | None]]:
+    result = check_document(parse_json(json.dumps(entries, indent=4), "m.json"))
+    return [(p.code, p.location.pointer) for p in result.report]
+
+
+def test_paths_the_client_refuses_are_problems_at_their_pointer() -> None:
+    dot = entry(".hubtools/a.onnx", b"x")
+    long_name = entry("m/" + "n" * 256 + ".onnx", b"x")
+    bundle = entry("m/z.onnx", b"x", ("m/" + "é" * 128 + ".tar.gz", b"y"))
+    assert _problems([dot, long_name, bundle]) == [
+        ("unsafe-path", "/0/model_path"),
+        ("unsafe-path", "/1/model_path"),
+        ("unsafe-path", "/2/metadata/model_with_data_path"),
+    ]
+
+
+def test_integers_written_as_floats_are_schema_type_problems() -> None:
+    good = entry("m/a.onnx", b"x")
+    floats = entry("m/b.onnx", b"x")
+    floats["opset_version"] = 13.0
+    floats["metadata"]["model_bytes"] = 1.0  # type: ignore[index]
+    result = check_document(parse_json(json.dumps([good, floats]), "m.json"))
+    assert [(p.code, p.location.pointer, p.hint) for p in result.report] == [
+        ("schema-type", "/1/opset_version", "write 13, without a fraction or exponent"),
+        ("schema-type", "/1/metadata/model_bytes", "write 1, without a fraction or exponent"),
+    ]
+    assert result.manifest is not None
+    assert [e.model_path for e in result.manifest] == ["m/a.onnx"]
+
+
+def test_a_number_too_long_is_one_problem_and_its_entry_is_left_out() -> None:
+    text = json.dumps([entry("m/a.onnx", b"x")], indent=4).replace(
+        '"model_bytes": 1', '"model_bytes": 1' + "0" * 5000
+    )
+    result = check_document(parse_json(text, "m.json"))
+    assert [(p.code, p.location.pointer, p.location.line) for p in result.report] == [
+        ("number-too-long", "/0/metadata/model_bytes", 9)
+    ]
+    assert result.manifest == Manifest()
+
+
+def test_an_entry_that_cannot_be_typed_is_a_problem_not_a_crash(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def refuse(data: object, where: str = "") -> ModelEntry:
+        raise ManifestError(f"{where}/model: expected str, got int")
+
+    monkeypatch.setattr(ModelEntry, "from_json", staticmethod(refuse))
+    result = check_document(parse_json(json.dumps([entry("m/a.onnx", b"x")]), "m.json"))
+    (problem,) = result.report
+    assert (problem.code, problem.location.pointer, problem.message) == (
+        "unreadable-entry",
+        "/0",
+        "the entry passes the schema but cannot be read: /0/model: expected str, got int",
+    )
+
+
+def test_lone_surrogates_are_one_printable_problem() -> None:
+    text = json.dumps([entry("m/a.onnx", b"x")], indent=4).replace("m/a.onnx", "m/\\ud800.onnx")
+    (problem,) = check_document(parse_json(text, "m.json")).report
+    assert (problem.code, problem.location.pointer) == ("lone-surrogate", "/0/model_path")
+    str(problem).encode("utf-8")

@@ -14,9 +14,13 @@ from hubtools.core.manifest import ModelEntry
 from hubtools.errors import Report, UsageError
 from hubtools.validate.checks import validate_manifest
 from hubtools.validate.repo_checks import repo_problems
+from tests.client_support import make_tar
 from tests.generate.support import pointer
 
 from .support import entry, model_bytes
+
+#: The test-data bundle of the fixture repository: a real tarball, as the client extracts it.
+BUNDLE = {"a/test_data_set_0/input_0.pb": b"bundle bytes" * 1000}
 
 
 @pytest.fixture
@@ -24,7 +28,7 @@ def repo(tmp_path: Path) -> tuple[Path, list[dict[str, object]]]:
     root = tmp_path / "repo"
     (root / "m").mkdir(parents=True)
     content = model_bytes()
-    big = b"bundle bytes" * 1000
+    big = make_tar(BUNDLE)
     (root / "m" / "a.onnx").write_bytes(content)
     (root / "m" / "a.tar.gz").write_bytes(big)
     (root / "m" / "b.onnx").write_bytes(pointer(content))  # content not pulled
@@ -58,7 +62,7 @@ def test_matching_repo_is_clean_and_counts_what_it_checked(
         "files": 4,
         "from LFS pointers": 2,
         "hashed": 2,
-        "bytes hashed": len(model_bytes()) + 12_000,
+        "bytes hashed": len(model_bytes()) + len(make_tar(BUNDLE)),
     }
 
 
@@ -144,3 +148,23 @@ def test_repo_that_is_not_a_directory_is_a_usage_error(tmp_path: Path) -> None:
     manifest.write_text(json.dumps([entry("m/a.onnx", b"x")]))
     with pytest.raises(UsageError, match=f"^{re.escape(str(not_a_dir))}: --repo must be"):
         validate_manifest(manifest, repo=not_a_dir)
+
+
+def test_paths_the_client_refuses_are_not_opened(tmp_path: Path) -> None:
+    """A 300-byte name made is_file() raise ENAMETOOLONG; it is reported once, as unsafe-path."""
+    root = tmp_path / "repo"
+    root.mkdir()
+    long_name = entry("m/" + "n" * 300 + ".onnx", b"x")
+    dotted = entry(".hubtools/a.onnx", b"x")
+    assert _validate(tmp_path, root, [dotted, long_name]) == [
+        ("unsafe-path", "/0/model_path"),
+        ("unsafe-path", "/1/model_path"),
+    ]
+
+
+def test_a_missing_bundle_is_reported_at_its_pointer(tmp_path: Path) -> None:
+    root = tmp_path / "repo"
+    (root / "m").mkdir(parents=True)
+    (root / "m" / "a.onnx").write_bytes(model_bytes())
+    found = _validate(tmp_path, root, [entry("m/a.onnx", model_bytes(), ("m/a.tar.gz", b"x"))])
+    assert found == [("missing-file", "/0/metadata/model_with_data_path")]

@@ -11,6 +11,8 @@ from hypothesis import strategies as st
 
 from hubtools.validate.schema import load_schema, schema_problems, schema_text
 
+from .support import entry
+
 ROOT = Path(__file__).resolve().parents[2]
 ELEMENTS = [
     "float",
@@ -186,3 +188,38 @@ def test_wrong_types_in_every_field_are_each_reported() -> None:
 def test_real_manifest_passes_the_schema(shared_zoo: Path) -> None:
     data = json.loads((shared_zoo / "ONNX_HUB_MANIFEST.json").read_text())
     assert list(schema_problems(data, "m")) == []
+
+
+def test_integers_are_read_strictly() -> None:
+    """JSON Schema counts 7.0 as an integer; JSON readers return a float, so hubtools does not."""
+    floats = entry("m.onnx", b"x")
+    floats["opset_version"] = 7e0
+    floats["metadata"].update(model_bytes=7.0, parameters=2.0)  # type: ignore[attr-defined]
+    problems = list(schema_problems([floats], "m.json"))
+    assert [(p.code, p.location.pointer, p.message) for p in problems] == [
+        (
+            "schema-type",
+            "/0/opset_version",
+            "7.0 has a fraction or exponent, so JSON readers return a float, not an integer",
+        ),
+        (
+            "schema-type",
+            "/0/metadata/model_bytes",
+            "7.0 has a fraction or exponent, so JSON readers return a float, not an integer",
+        ),
+        (
+            "schema-type",
+            "/0/metadata/parameters",
+            "2.0 has a fraction or exponent, so JSON readers return a float, not an integer",
+        ),
+    ]
+    assert problems[1].hint == "write 7, without a fraction or exponent"
+
+
+def test_paths_longer_than_a_file_system_holds_break_max_length() -> None:
+    assert load_schema()["$defs"]["repoPath"]["maxLength"] == 4096
+    deep = entry("a/" * 2100 + "m.onnx", b"x")
+    found = [p for p in schema_problems([deep], "m.json") if p.code == "schema-maxLength"]
+    assert [(p.location.pointer, p.message) for p in found] == [
+        ("/0/model_path", "is 4206 characters long, more than the maximum of 4096")
+    ]

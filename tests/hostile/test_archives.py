@@ -1,0 +1,134 @@
+"""Every hostile archive of tests/hostile/archives.py gets one verdict from every
+command: the client's ``safe_extract`` refuses it before writing anything,
+``check_archive`` refuses it with the very same message, ``hubtools inspect``
+exits 1 with that message on one line, and ``validate --repo`` reports
+``unsafe-archive`` at the pointer of the entry that names it, as a model
+archive or as a test-data bundle. The benign archives pass everywhere."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from hubtools.core import archives
+from hubtools.core.archives import check_archive, safe_extract
+from hubtools.errors import UnsafeArchiveError
+from tests.conftest import RunCli
+from tests.hostile.archives import BENIGN, CASES, HostileArchive
+from tests.validate.support import entry, model_bytes
+
+
+@pytest.fixture(params=CASES, ids=lambda c: c.name)
+def case(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> HostileArchive:
+    hostile: HostileArchive = request.param
+    if hostile.limits is not None:  # kept small so that the case stays cheap to build
+        monkeypatch.setattr(archives, "DEFAULT_LIMITS", hostile.limits)
+    return hostile
+
+
+@pytest.fixture(params=BENIGN, ids=lambda c: c.name)
+def benign(request: pytest.FixtureRequest) -> HostileArchive:
+    fine: HostileArchive = request.param
+    return fine
+
+
+def _write(case: HostileArchive, folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{case.name}{case.suffix}"
+    path.write_bytes(case.build())
+    return path
+
+
+def _refusal(call: object) -> str:
+    with pytest.raises(UnsafeArchiveError) as info:
+        call()  # type: ignore[operator]
+    return str(info.value)
+
+
+def test_extraction_refuses_before_any_write(case: HostileArchive, tmp_path: Path) -> None:
+    path = _write(case, tmp_path / "cache")
+    before = sorted(tmp_path.rglob("*"))
+    message = _refusal(lambda: safe_extract(path, tmp_path / "cache" / "out"))
+    assert case.refusal in message
+    assert message.startswith(f"{path.name}: ")
+    assert "\n" not in message
+    assert sorted(tmp_path.rglob("*")) == before
+
+
+def test_check_archive_gives_the_clients_verdict(case: HostileArchive, tmp_path: Path) -> None:
+    path = _write(case, tmp_path)
+    extracting = _refusal(lambda: safe_extract(path, tmp_path / "out"))
+    assert _refusal(lambda: check_archive(path)) == extracting
+    assert _refusal(lambda: check_archive(path, source="x/y")) == extracting.replace(
+        path.name, "x/y", 1
+    )
+
+
+def test_inspect_exits_1_with_the_refusal_on_one_line(
+    run_cli: RunCli, case: HostileArchive, tmp_path: Path
+) -> None:
+    path = _write(case, tmp_path)
+    run = run_cli("inspect", path)
+    assert run.exit_code == 1, run.stdout
+    assert "Traceback" not in run.stdout + run.stderr
+    (line,) = run.stderr.splitlines()
+    assert line.startswith(f"hubtools: error: {path}: ")
+    assert case.refusal in line
+    assert run.stdout == ""
+
+
+def _manifest(tmp_path: Path, entries: list[dict[str, object]]) -> Path:
+    path = tmp_path / "ONNX_HUB_MANIFEST.json"
+    path.write_text(json.dumps(entries, indent=4))
+    return path
+
+
+def _as_model_archive(case: HostileArchive, root: Path) -> dict[str, object]:
+    path = _write(case, root / "m")
+    archived = entry(f"m/{path.name}", path.read_bytes())
+    archived["metadata"]["model_archive"] = case.suffix[1:]  # type: ignore[index]
+    return archived
+
+
+def _as_bundle(case: HostileArchive, root: Path) -> dict[str, object]:
+    path = _write(case, root / "m")
+    (root / "m" / "model.onnx").write_bytes(model_bytes())
+    return entry("m/model.onnx", model_bytes(), (f"m/{path.name}", path.read_bytes()))
+
+
+@pytest.mark.parametrize(
+    ("place", "pointer"),
+    [(_as_model_archive, "/0/model_path"), (_as_bundle, "/0/metadata/model_with_data_path")],
+    ids=["model-archive", "bundle"],
+)
+def test_validate_repo_reports_unsafe_archive_at_the_entry(
+    run_cli: RunCli, case: HostileArchive, tmp_path: Path, place: object, pointer: str
+) -> None:
+    root = tmp_path / "repo"
+    manifest = _manifest(tmp_path, [place(case, root)])  # type: ignore[operator]
+    run = run_cli("validate", "--format", "json", manifest, "--repo", root)
+    assert run.exit_code == 1, run.stdout + run.stderr
+    (problem,) = json.loads(run.stdout)["problems"]
+    assert (problem["code"], problem["pointer"]) == ("unsafe-archive", pointer)
+    assert problem["line"]
+    assert problem["column"]
+    assert problem["hint"]
+    assert case.refusal in problem["message"]
+    assert problem["message"].startswith(f"m/{case.name}{case.suffix}: ")
+    assert str(tmp_path) not in problem["message"]
+
+
+def test_benign_archives_pass_everywhere(
+    run_cli: RunCli, benign: HostileArchive, tmp_path: Path
+) -> None:
+    root = tmp_path / "repo"
+    path = _write(benign, root / "m")
+    check_archive(path)
+    assert (safe_extract(path, tmp_path / "out") / "m" / "model.onnx").is_file()
+    assert run_cli("inspect", path).exit_code == 0
+    for place in (_as_model_archive, _as_bundle):
+        manifest = _manifest(tmp_path, [place(benign, root)])
+        run = run_cli("validate", manifest, "--repo", root)
+        assert (run.exit_code, run.stdout) == (0, "")
