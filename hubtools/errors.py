@@ -26,7 +26,13 @@ class UsageError(HubtoolsError, ValueError):
 
 
 class ManifestError(HubtoolsError, ValueError):
-    """A manifest cannot be read or parsed at all (I/O, encoding, JSON syntax)."""
+    """A manifest cannot be read or parsed at all (I/O, encoding, JSON syntax),
+    or a value in it has the wrong shape; ``pointer`` is then the value's JSON
+    pointer, when known."""
+
+    def __init__(self, message: str, *, pointer: str | None = None) -> None:
+        super().__init__(message)
+        self.pointer = pointer
 
 
 class InvalidModelError(HubtoolsError, ValueError):

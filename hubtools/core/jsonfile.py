@@ -13,6 +13,7 @@ from __future__ import annotations
 import bisect
 import gc
 import json
+import math
 import re
 import sys
 from collections.abc import Iterator
@@ -50,9 +51,11 @@ class _DupDict(dict[str, JSONValue]):
 
 
 class _NonFinite(float):
-    """NaN or ±Infinity, which JSON does not allow but Python's json reads."""
+    """NaN or ±Infinity, which JSON does not allow but Python's json reads, or a
+    number too large for a float (``overflow``), which json reads as infinity."""
 
     spelling: str = ""
+    overflow: bool = False
 
 
 class _LongNumber(float):
@@ -143,6 +146,7 @@ class JSONDocument:
             what = {
                 "duplicate-key": f"key {odd.detail!r} appears twice in one object",
                 "non-finite": f"{odd.detail} is not valid JSON",
+                "float-overflow": f"{odd.detail} is too large for a 64-bit float",
                 "number-too-long": f"an integer of {odd.detail} digits is too long to read",
                 "lone-surrogate": f"{odd.detail} is half a surrogate pair, not a character",
             }[odd.kind]
@@ -259,7 +263,8 @@ def _walk_oddities(data: JSONValue, *, strings: bool = False) -> list[Oddity]:
         elif isinstance(value, list):
             stack.extend((v, (*path, i)) for i, v in enumerate(value))
         elif isinstance(value, _NonFinite):
-            found.append(Oddity("non-finite", pointer_of(path), value.spelling))
+            kind = "float-overflow" if value.overflow else "non-finite"
+            found.append(Oddity(kind, pointer_of(path), value.spelling))
         elif isinstance(value, _LongNumber):
             found.append(Oddity("number-too-long", pointer_of(path), str(value.digits)))
     found.sort(key=lambda o: o.pointer)
@@ -303,6 +308,16 @@ def parse_json(text: str, source: str) -> JSONDocument:
         seen_oddity = True
         return _constant(name)
 
+    def real(text: str) -> float:
+        nonlocal seen_oddity
+        value = float(text)
+        if value in (math.inf, -math.inf):  # 1e400: valid JSON, but no float holds it
+            seen_oddity = True
+            marked = _NonFinite(value)
+            marked.spelling, marked.overflow = text, True
+            return marked
+        return value
+
     def integer(digits: str) -> int | float:
         nonlocal seen_oddity
         limit = sys.get_int_max_str_digits()
@@ -315,14 +330,20 @@ def parse_json(text: str, source: str) -> JSONDocument:
     gc.disable()  # json.loads builds millions of acyclic objects; collections only slow it
     try:
         try:
-            data = json.loads(text, object_pairs_hook=hook, parse_constant=constant)
+            data = json.loads(
+                text, object_pairs_hook=hook, parse_constant=constant, parse_float=real
+            )
         except json.JSONDecodeError:
             raise
         except ValueError:
             # An integer too long to convert; parsed again with a hook that marks
             # it (only then: a Python hook per integer would slow every parse).
             data = json.loads(
-                text, object_pairs_hook=hook, parse_constant=constant, parse_int=integer
+                text,
+                object_pairs_hook=hook,
+                parse_constant=constant,
+                parse_float=real,
+                parse_int=integer,
             )
     except json.JSONDecodeError as err:
         line, col = _syntax_position(text, err.pos)

@@ -21,7 +21,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
-from hubtools.core.jsonfile import JSONObject, JSONValue, parse_json, read_json_file
+from hubtools.core.jsonfile import (
+    JSONDocument,
+    JSONObject,
+    JSONValue,
+    parse_json,
+    read_json_file,
+)
 from hubtools.errors import ManifestError
 
 __all__ = [
@@ -82,7 +88,10 @@ _T = TypeVar("_T")
 def _take(data: object, kind: type[_T], what: str) -> _T:
     """``data`` if it is a ``kind`` (a bool is not an int); else ManifestError."""
     if not isinstance(data, kind) or (kind is int and isinstance(data, bool)):
-        raise ManifestError(f"{what}: expected {kind.__name__}, got {type(data).__name__}")
+        raise ManifestError(
+            f"{what}: expected {kind.__name__}, got {type(data).__name__}",
+            pointer=what if what.startswith("/") else None,
+        )
     return data
 
 
@@ -113,7 +122,8 @@ class IOPort:
         dims: list[Dim] = []
         for i, dim in enumerate(_take(obj.get("shape"), list, f"{where}/shape")):
             if isinstance(dim, bool) or not (dim is None or isinstance(dim, (int, str))):
-                raise ManifestError(f"{where}/shape/{i}: expected int, string or null")
+                pointer = f"{where}/shape/{i}"
+                raise ManifestError(f"{pointer}: expected int, string or null", pointer=pointer)
             dims.append(dim)
         return cls(
             name=_take(obj.get("name"), str, f"{where}/name"),
@@ -294,16 +304,23 @@ class Manifest:
         """Parse manifest text strictly (the one reader: duplicate keys and NaN
         are refused, not silently resolved). Raises ManifestError with
         ``source:line:col`` on invalid JSON, an oddity, or a wrong shape."""
-        return cls.from_json(parse_json(text, source).strict_data())
+        return cls._from_document(parse_json(text, source))
 
     @classmethod
     def load(cls, path: Path) -> Manifest:
         """Read a manifest file strictly (see :meth:`loads`). Raises ManifestError
         when it cannot be read, is not UTF-8 JSON, or is not a manifest."""
-        doc = read_json_file(Path(path))
+        return cls._from_document(read_json_file(Path(path)))
+
+    @classmethod
+    def _from_document(cls, doc: JSONDocument) -> Manifest:
         try:
             return cls.from_json(doc.strict_data())
         except ManifestError as err:
             if str(err).startswith(doc.source):
                 raise
-            raise ManifestError(f"{doc.source}: {err}") from err
+            where = doc.source
+            if err.pointer is not None:
+                line, col = doc.locate(err.pointer)
+                where = f"{where}:{line}:{col}"
+            raise ManifestError(f"{where}: {err}", pointer=err.pointer) from err

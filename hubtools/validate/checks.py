@@ -213,6 +213,15 @@ def _oddity_problems(doc: JSONDocument) -> Iterator[Problem]:
                 f"{odd.detail} is not valid JSON (many readers reject it)",
                 "use a number or null",
             )
+        elif odd.kind == "float-overflow":
+            yield problem_at(
+                doc.source,
+                odd.pointer,
+                "non-finite",
+                f"{odd.detail} is too large for a 64-bit float: readers get infinity, and "
+                "writing the manifest back would give Infinity, which is not JSON",
+                "use a number within ±1.8e308, or null",
+            )
         else:
             yield problem_at(
                 doc.source,

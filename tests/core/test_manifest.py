@@ -87,12 +87,12 @@ def test_new_entries_are_written_in_the_official_key_order() -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ('{"a": 1}', "manifest: expected list, got dict"),
-        ("[1]", "/0: expected dict, got int"),
-        ('[{"model": 1}]', "/0/model: expected str, got int"),
+        ('{"a": 1}', "<manifest>: manifest: expected list, got dict"),
+        ("[1]", "<manifest>:1:2: /0: expected dict, got int"),
+        ('[{"model": 1}]', "<manifest>:1:12: /0/model: expected str, got int"),
         (
             '[{"model": "m", "model_path": "a", "onnx_version": "1", "opset_version": true}]',
-            "/0/opset_version: expected int, got bool",
+            "<manifest>:1:74: /0/opset_version: expected int, got bool",
         ),
         ("[1,", "<manifest>:1:4: invalid JSON: Expecting value"),
     ],
@@ -128,3 +128,17 @@ def test_the_one_reader_is_strict(tmp_path: Path, text: str, message: str) -> No
         with pytest.raises(ManifestError) as caught:
             read()
         assert str(caught.value).startswith(f"{tmp_path}/{message}")
+
+
+def test_a_wrong_shape_is_located_by_line_and_column(tmp_path: Path) -> None:
+    path = tmp_path / "m.json"
+    path.write_text('[\n  {"model": "a", "model_path": "a.onnx",\n   "onnx_version": 7}\n]')
+    with pytest.raises(ManifestError) as caught:
+        Manifest.load(path)
+    assert str(caught.value) == f"{path}:3:20: /0/onnx_version: expected str, got int"
+    assert caught.value.pointer == "/0/onnx_version"
+
+
+def test_a_float_too_large_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ManifestError, match=r"m\.json:1:20: /0/x: 1e400 is too large"):
+        Manifest.loads('[{"model": 1, "x": 1e400}]', "m.json")

@@ -89,3 +89,14 @@ def test_lone_surrogates_are_one_printable_problem() -> None:
     (problem,) = check_document(parse_json(text, "m.json")).report
     assert (problem.code, problem.location.pointer) == ("lone-surrogate", "/0/model_path")
     str(problem).encode("utf-8")
+
+
+def test_a_float_too_large_for_a_double_is_a_problem_at_its_place() -> None:
+    """json reads 1e400 as infinity, which a re-dump would write as Infinity."""
+    text = '[\n  {"model": "m", "note": 1e400}\n]'
+    report = check_document(parse_json(text, "m.json")).report
+    found = [p for p in report if p.code == "non-finite"]
+    assert [(p.location.pointer, p.location.line, p.location.column) for p in found] == [
+        ("/0/note", 2, 26)
+    ]
+    assert found[0].message.startswith("1e400 is too large for a 64-bit float")
