@@ -1,5 +1,6 @@
-"""Local files: the one streaming sha256, Git LFS pointers (spec v1), and the
-one atomic write.
+"""Local files: the one way to open a file for reading (regular files only,
+never blocking), the one streaming sha256, Git LFS pointers (spec v1), and
+the one atomic write.
 
 A Git LFS pointer is the small text file git stores in place of a large file
 whose content lives on an LFS server. Its sha256 and size describe that
@@ -16,6 +17,7 @@ cache shared between users cannot use. Nothing here knows about manifests.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import logging
 import os
@@ -95,28 +97,98 @@ def parse_lfs_pointer(head: bytes) -> LfsPointer | None:
     return LfsPointer(oid=oid.group(1), size=int(size.group(1)))
 
 
+_KINDS = (
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISFIFO, "a FIFO"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+# Opening a FIFO for reading blocks until a writer comes; with O_NONBLOCK it
+# returns at once, so the descriptor can be checked before anything is read.
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+_OPEN_FLAGS |= getattr(os, "O_BINARY", 0)
+
+
+def not_regular(mode: int) -> str | None:
+    """What a file of ``mode`` is (``"a FIFO"``, ``"a directory"``, ...) when it is
+    not a regular file; None when it is one."""
+    if stat.S_ISREG(mode):
+        return None
+    return next((kind for test, kind in _KINDS if test(mode)), "not a file")
+
+
+def _cannot_read(path: Path, err: OSError) -> FileReadError:
+    return FileReadError(f"{path}: cannot read: {err.strerror or err}")
+
+
+def _refuse(path: Path, mode: int) -> None:
+    if stat.S_ISDIR(mode):  # worded as open() words it
+        raise FileReadError(f"{path}: cannot read: {os.strerror(errno.EISDIR)}")
+    kind = not_regular(mode)
+    if kind is not None:
+        raise FileReadError(f"{path}: cannot read: not a regular file ({kind})")
+
+
 def _open(path: Path) -> BinaryIO:
-    """Open ``path`` for binary reading; FileReadError when it is missing or not a file."""
+    """Open the regular file ``path`` for binary reading, without ever blocking.
+
+    Anything else (a FIFO, a device such as ``/dev/zero``, a socket, a
+    directory) is refused from ``stat`` before it is opened, and again from
+    the opened descriptor, so a file swapped for a FIFO between the two
+    checks is opened without waiting and refused all the same.
+
+    Raises:
+        FileReadError: ``path`` is missing, unreadable or not a regular file.
+    """
     try:
-        handle = open(path, "rb")  # noqa: SIM115 -- the caller closes it
+        mode = os.stat(path).st_mode
     except OSError as err:
-        raise FileReadError(f"{path}: cannot read: {err.strerror or err}") from err
+        raise _cannot_read(path, err) from err
+    _refuse(path, mode)
     try:
-        mode = os.fstat(handle.fileno()).st_mode
+        fd = os.open(path, _OPEN_FLAGS)
     except OSError as err:
-        handle.close()
-        raise FileReadError(f"{path}: cannot read: {err.strerror or err}") from err
-    if not stat.S_ISREG(mode):
-        handle.close()
-        raise FileReadError(f"{path}: cannot read: not a regular file")
-    return handle
+        raise _cannot_read(path, err) from err
+    try:
+        _refuse(path, os.fstat(fd).st_mode)
+        if _OPEN_FLAGS & getattr(os, "O_NONBLOCK", 0):
+            os.set_blocking(fd, True)  # reads of a regular file then behave as with open()
+        return os.fdopen(fd, "rb")
+    except FileReadError:
+        os.close(fd)
+        raise
+    except OSError as err:
+        os.close(fd)
+        raise _cannot_read(path, err) from err
 
 
 def _read(handle: BinaryIO, size: int, path: Path) -> bytes:
     try:
         return handle.read(size)
     except OSError as err:
-        raise FileReadError(f"{path}: cannot read: {err.strerror or err}") from err
+        raise _cannot_read(path, err) from err
+
+
+def read_bounded(path: Path, limit: int) -> bytes | None:
+    """The content of the regular file ``path``, or None when it holds more than ``limit`` bytes.
+
+    The size is checked on the opened file before anything is read, and no
+    more than ``limit + 1`` bytes are read should the file grow meanwhile, so
+    memory stays within ``limit`` whatever the file.
+
+    Raises:
+        FileReadError: ``path`` cannot be opened or read, or is not a regular file.
+    """
+    with _open(path) as handle:
+        try:
+            size = os.fstat(handle.fileno()).st_size
+        except OSError as err:
+            raise _cannot_read(path, err) from err
+        if size > limit:
+            return None
+        data = _read(handle, limit + 1, path)
+    return data if len(data) <= limit else None
 
 
 def read_lfs_pointer(path: Path) -> LfsPointer | None:
@@ -141,7 +213,7 @@ def _hash_rest(handle: BinaryIO, hasher: hashlib._Hash, path: Path) -> int:
             hasher.update(view[:n])
             total += n
     except OSError as err:
-        raise FileReadError(f"{path}: cannot read: {err.strerror or err}") from err
+        raise _cannot_read(path, err) from err
     return total
 
 

@@ -19,6 +19,7 @@ from hubtools.core.manifest import IOPorts, ModelEntry
 from hubtools.errors import FileReadError, InvalidModelError, Problem
 from hubtools.generate.collectors.base import Candidate
 from hubtools.generate.collectors.base import warning as _warning
+from hubtools.generate.repo import repo_file
 
 __all__ = ["Facts", "FactsJob", "FactsPlan", "file_facts", "plan_facts", "run_facts"]
 
@@ -53,9 +54,25 @@ class FactsPlan:
     jobs: list[FactsJob]
 
 
+def _checked(root: Path, job: FactsJob) -> Path | Problem:
+    """The file of a job, or why it is not opened (:func:`~hubtools.generate.repo.repo_file`)."""
+    outcome = "the entry was skipped" if job.is_model else "the entry was written without it"
+    return repo_file(root, job.path, outcome)
+
+
 def file_facts(root: Path, job: FactsJob) -> Facts | Problem:
-    """Facts of one file: from its LFS pointer, or from one pass over its content."""
-    full = root / job.path
+    """Facts of one file: from its LFS pointer, or from one pass over its content.
+
+    Nothing is read from a file :func:`~hubtools.generate.repo.repo_file`
+    refuses (a link out of the repository, a FIFO, a device).
+    """
+    return _facts_of(job, _checked(root, job))
+
+
+def _facts_of(job: FactsJob, full: Path | Problem) -> Facts | Problem:
+    """:func:`file_facts` of a job whose file was checked already."""
+    if isinstance(full, Problem):
+        return full
     try:
         pointer = hashing.read_lfs_pointer(full)
         if pointer is not None:
@@ -124,7 +141,7 @@ def plan_facts(
         for path, is_model, archive in wanted:
             if path in kept or path in queued:
                 continue
-            if touched is not None and not _is_pointer(root / path):
+            if touched is not None and not _is_pointer(repo_file(root, path)):
                 reused = _reusable(path, by_path, by_data_path, touched)
                 if reused is not None:
                     kept[path] = reused
@@ -171,18 +188,19 @@ def run_facts(
     ``progress(path, n_bytes)`` after each file.
     """
     todo = list(jobs)
+    checked = {j.path: _checked(root, j) for j in todo}  # once per file: it walks every link
     # onnx (for io_ports) takes a while to import; when some model has content,
     # import it on the side while the bundles are hashed first.
     importer: threading.Thread | None = None
-    if any(j.is_model and not _is_pointer(root / j.path) for j in todo):
+    if any(j.is_model and not _is_pointer(checked[j.path]) for j in todo):
         importer = threading.Thread(target=_import_inspector, name="hubtools-import-onnx")
         importer.start()
         todo.sort(key=lambda j: j.is_model)
     if on_total is not None:
-        on_total(sum(_size(root / j.path) for j in todo))
+        on_total(sum(_size(checked[j.path]) for j in todo))
 
     def run(job: FactsJob) -> tuple[str, Facts | Problem]:
-        outcome = file_facts(root, job)
+        outcome = _facts_of(job, checked[job.path])
         if progress is not None:
             progress(job.path, outcome.hashed if isinstance(outcome, Facts) else 0)
         return job.path, outcome
@@ -206,14 +224,19 @@ def _import_inspector() -> None:
         return
 
 
-def _is_pointer(path: Path) -> bool:
+def _is_pointer(path: Path | Problem) -> bool:
+    if isinstance(path, Problem):
+        return False  # file_facts reports it
     try:
         return hashing.read_lfs_pointer(path) is not None
     except OSError:
         return False
 
 
-def _size(path: Path) -> int:
+def _size(path: Path | Problem) -> int:
+    """The bytes a job will read, for the progress bar (0 for a file that is refused)."""
+    if isinstance(path, Problem):
+        return 0
     try:
         return path.stat().st_size
     except OSError:

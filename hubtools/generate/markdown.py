@@ -1,9 +1,11 @@
 """GitHub-flavoured Markdown tables as rows that carry their line numbers, and
 header matching with aliases and "did you mean" suggestions
 (:func:`match_columns`). Cells keep their plain text and the targets of their
-links, so callers can use a cell as a name or as a link. It must not raise on
-malformed Markdown, and it knows nothing of model tables: which columns matter
-is the collectors' business.
+links, so callers can use a cell as a name or as a link. A table over the
+limits (:data:`MAX_COLUMNS`, :data:`MAX_ROWS`, :data:`MAX_CELLS`) is found
+from the source lines and left unparsed, so no document makes the parser
+allocate without bound. It must not raise on malformed Markdown, and it knows
+nothing of model tables: which columns matter is the collectors' business.
 """
 
 from __future__ import annotations
@@ -18,17 +20,38 @@ from urllib.parse import unquote
 from markdown_it import MarkdownIt
 
 __all__ = [
+    "MAX_CELLS",
+    "MAX_COLUMNS",
+    "MAX_ROWS",
     "Cell",
     "ColumnMatch",
     "Row",
+    "SkippedTable",
     "Table",
     "match_columns",
     "normalize_header",
     "parse_tables",
     "raw_cell_count",
+    "read_tables",
 ]
 
+# The parser keeps about 1.5 KB per cell, and pads every row to the header's
+# width: a few KB of Markdown can ask for millions of cells. These limits are
+# far above any model README (the ONNX Model Zoo's widest table has 9 columns,
+# its longest 15 rows, its largest README a few hundred cells) and keep one
+# README's tables under about 100 MB.
+#: Columns a table may have.
+MAX_COLUMNS = 64
+#: Body rows a table may have.
+MAX_ROWS = 5_000
+#: Cells (rows, header included, times columns) all the tables of a document may have.
+MAX_CELLS = 50_000
+
 _SPACE = re.compile(r"\s+")
+# A table's delimiter row, after any blockquote markers and indentation: only
+# pipes, dashes, colons and blanks, starting with one of the first three.
+_DELIMITER = re.compile(r"[ \t>]*([|:-][|:\- \t]*)\Z")
+_ALIGN = re.compile(r":?-+:?\Z")
 
 
 @dataclass(frozen=True)
@@ -61,6 +84,17 @@ class Table:
     line: int
     header: tuple[str, ...]
     rows: tuple[Row, ...]
+
+
+@dataclass(frozen=True)
+class SkippedTable:
+    """A table left unparsed because it is over a limit: the 1-based line of its
+    header, the limit (``"columns"``, ``"rows"`` or ``"cells"``) and what the
+    table has (for rows and cells, an upper bound, found from the source lines)."""
+
+    line: int
+    limit: str
+    found: int
 
 
 @dataclass(frozen=True)
@@ -133,19 +167,86 @@ def _cell(children: Sequence[object]) -> Cell:
     return Cell(text=_SPACE.sub(" ", "".join(parts)).strip(), links=tuple(links))
 
 
-def parse_tables(text: str) -> list[Table]:
-    """Every GFM table of a Markdown document, in document order.
+def _lines(text: str) -> list[str]:
+    """The lines of ``text`` as the parser numbers them: it ends a line at
+    ``\\n``, ``\\r\\n`` and ``\\r`` only, where :meth:`str.splitlines` knows more."""
+    return text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+
+
+def _width(line: str) -> int | None:
+    """The columns of the table ``line`` would be the delimiter row of; None when it is not one."""
+    match = _DELIMITER.match(line)
+    if match is None or "-" not in match.group(1):
+        return None
+    parts = match.group(1).strip(" \t").split("|")
+    if parts and not parts[0].strip(" \t"):
+        parts = parts[1:]
+    if parts and not parts[-1].strip(" \t"):
+        parts = parts[:-1]
+    if not parts or not all(_ALIGN.match(p.strip(" \t")) for p in parts):
+        return None
+    return len(parts)
+
+
+def _oversized(lines: list[str]) -> list[SkippedTable]:
+    """The tables over a limit, found from the source lines alone.
+
+    A table is a header line holding a ``|`` followed by a delimiter row; its
+    rows can only be the non-blank lines that follow, up to the first blank
+    one, and each has the header's width once the parser pads it. Every
+    candidate is counted, also one inside a code block or one that is really
+    a row of the table above: the counts are upper bounds, never less than
+    what the parser would build.
+    """
+    candidates: list[tuple[int, int, int]] = []  # delimiter index, columns, rows at most
+    run_end = len(lines)
+    for index in range(len(lines) - 1, 0, -1):  # bottom-up: a run's end is known first
+        if not lines[index].strip(" \t"):
+            run_end = index
+            continue
+        width = _width(lines[index])
+        if width is not None and "|" in lines[index - 1]:
+            candidates.append((index, width, run_end - index - 1))
+    skipped: list[SkippedTable] = []
+    cells = 0
+    for index, width, rows in reversed(candidates):
+        if width > MAX_COLUMNS:
+            skipped.append(SkippedTable(index, "columns", width))
+        elif rows > MAX_ROWS:
+            skipped.append(SkippedTable(index, "rows", rows))
+        else:
+            # Once past the budget, every later table is skipped too: which
+            # tables are read must not depend on which fit in what is left.
+            cells += width * (rows + 1)
+            if cells > MAX_CELLS:
+                skipped.append(SkippedTable(index, "cells", cells))
+    return skipped
+
+
+def read_tables(text: str) -> tuple[list[Table], list[SkippedTable]]:
+    """Every GFM table of a Markdown document within the limits, in document
+    order, and the tables left unparsed because they are over one.
 
     Tables are parsed with markdown-it-py's GFM table rule, so the rows are the
     ones GitHub renders: a ``>`` footnote line under a table, an ``<hr>`` or a
     blank line ends the table instead of becoming a row. Cells keep their plain
     text (inline HTML such as ``<b>`` dropped, link text kept) and the targets
-    of their links.
+    of their links. A table over :data:`MAX_COLUMNS` or :data:`MAX_ROWS`, and
+    every table from the one that takes the document past :data:`MAX_CELLS`,
+    is found from the source lines first and handed to the parser as plain
+    text (its delimiter row blanked), so what is parsed stays bounded.
 
     Never raises on malformed Markdown: what GitHub would not render as a table
     is simply not returned.
     """
-    lines = text.splitlines()
+    lines = _lines(text)
+    skipped = _oversized(lines)
+    if skipped:
+        for table in skipped:
+            # Its delimiter row (the line after the header, so index == line):
+            # without it the parser sees plain text, on the same line numbers.
+            lines[table.line] = ""
+        text = "\n".join(lines)
     tokens = _parser().parse(text)
     tables: list[Table] = []
     header: list[str] = []
@@ -177,7 +278,12 @@ def parse_tables(text: str) -> list[Table]:
                 rows.append(Row(row_line, tuple(cells), raw_cell_count(source)))
         elif kind == "table_close":
             tables.append(Table(table_line, tuple(header), tuple(rows)))
-    return tables
+    return tables, skipped
+
+
+def parse_tables(text: str) -> list[Table]:
+    """The tables of :func:`read_tables`, without the ones it left unparsed."""
+    return read_tables(text)[0]
 
 
 def match_columns(

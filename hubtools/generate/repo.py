@@ -1,7 +1,8 @@
 """A model repository on disk: its tracked files, what changed since a ref,
-and README links turned into safe POSIX paths relative to the repository root.
-It must not read file contents or write anything, and it refuses a link that
-leaves the root (by ``..`` or through a symlink) instead of resolving it.
+README links turned into safe POSIX paths relative to the repository root, and
+which of its files generate may open (:func:`repo_file`). It must not read file
+contents or write anything, and it refuses a link that leaves the root (by
+``..`` or through a symlink) instead of resolving it.
 """
 
 from __future__ import annotations
@@ -12,12 +13,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from hubtools.core.files import not_regular
 from hubtools.core.paths import resolve_inside
 from hubtools.errors import (
     HubtoolsError,
     LinkError,
     LinkEscapesError,
     LinkIsURLError,
+    Location,
+    Problem,
+    Severity,
     UsageError,
 )
 
@@ -29,6 +34,7 @@ __all__ = [
     "RepoFiles",
     "changed_since",
     "list_files",
+    "repo_file",
     "resolve_link",
 ]
 
@@ -207,3 +213,44 @@ def resolve_link(root: Path, base: str, href: str) -> str:
     if resolve_inside(root, path) is None:
         raise LinkEscapesError(f"link {href!r} reaches outside the repository through a symlink")
     return path
+
+
+def repo_file(root: Path, rel: str, outcome: str = "the entry was skipped") -> Path | Problem:
+    """``root/rel`` when generate may open it, else the warning that it may not.
+
+    A repository comes from strangers, and git commits symlinks as links: a
+    file is opened only when, every symlink on the way followed, it stays
+    inside ``root`` (:func:`~hubtools.core.paths.resolve_inside`) and is a
+    regular file. Else the warning, at ``rel``, is ``link-outside`` (the
+    target is not named: it is not the repository's to publish) or
+    ``not-a-regular-file`` (a FIFO would block the run, a device never ends);
+    ``outcome`` says what the caller skipped. A missing file is returned as
+    is, for the reader to report as it reports any file it cannot read.
+
+    Only stats; never opens anything. The caller opens the path again, so a
+    link retargeted in between by another process would be followed: that
+    needs a process on the machine, which a committed repository is not, and
+    the opening itself still refuses a FIFO or device without blocking.
+    """
+    if resolve_inside(root, rel) is None:
+        return Problem(
+            "link-outside",
+            f"is a symlink that leads outside the repository; it was not read and {outcome}",
+            Location(rel),
+            Severity.WARNING,
+            "commit the file itself, or point the link at a file inside the repository",
+        )
+    path = root / rel
+    try:
+        kind = not_regular(os.stat(path).st_mode)
+    except OSError:
+        return path
+    if kind is None:
+        return path
+    return Problem(
+        "not-a-regular-file",
+        f"is {kind}, not a regular file; it was not read and {outcome}",
+        Location(rel),
+        Severity.WARNING,
+        "commit the content as a regular file",
+    )

@@ -1,7 +1,11 @@
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
+import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -12,6 +16,7 @@ from hubtools.core.files import (
     LfsPointer,
     digest,
     parse_lfs_pointer,
+    read_bounded,
     read_lfs_pointer,
     sha256_file,
 )
@@ -104,3 +109,63 @@ def test_permission_denied(tmp_path: Path) -> None:
     path.chmod(0)
     with pytest.raises(FileReadError, match="Permission denied"):
         digest(path)
+
+
+def _returns_quickly(call: Callable[[], object]) -> BaseException | None:
+    """Run ``call`` and return what it raised, failing when it blocks: a writer
+    opens the FIFO after 3 s so that a reader stuck in open() comes back."""
+    started = time.monotonic()
+    try:
+        call()
+    except BaseException as err:  # returned for the test to judge
+        outcome: BaseException | None = err
+    else:
+        outcome = None
+    assert time.monotonic() - started < 2, "blocked on the FIFO"
+    return outcome
+
+
+@pytest.mark.parametrize("func", [digest, sha256_file, read_lfs_pointer])
+def test_fifo_is_refused_without_blocking(tmp_path: Path, func: Callable[[Path], object]) -> None:
+    fifo = tmp_path / "model.onnx"
+    os.mkfifo(fifo)
+
+    def unblock() -> None:
+        time.sleep(3)
+        with contextlib.suppress(OSError):
+            fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+            os.close(fd)
+
+    threading.Thread(target=unblock, daemon=True).start()
+    err = _returns_quickly(lambda: func(fifo))
+    assert isinstance(err, FileReadError)
+    assert str(err) == f"{fifo}: cannot read: not a regular file (a FIFO)"
+
+
+def test_device_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(FileReadError, match=r"not a regular file \(a character device\)"):
+        digest(Path("/dev/zero"))
+    link = tmp_path / "zero.onnx"
+    link.symlink_to("/dev/zero")
+    with pytest.raises(FileReadError, match=r"zero\.onnx: cannot read: not a regular file"):
+        read_bounded(link, 1 << 20)
+
+
+def test_directory_reads_as_open_words_it(tmp_path: Path) -> None:
+    with pytest.raises(FileReadError, match=r"cannot read: Is a directory\Z"):
+        digest(tmp_path)
+
+
+@pytest.mark.parametrize(("size", "read"), [(0, True), (99, True), (100, True), (101, False)])
+def test_read_bounded(tmp_path: Path, size: int, read: bool) -> None:
+    path = tmp_path / "README.md"
+    data = os.urandom(size)
+    path.write_bytes(data)
+    assert read_bounded(path, 100) == (data if read else None)
+
+
+def test_read_bounded_never_reads_a_huge_file(tmp_path: Path) -> None:
+    path = tmp_path / "README.md"
+    with open(path, "wb") as handle:
+        handle.truncate(1 << 40)  # sparse: a terabyte that takes no disk
+    assert read_bounded(path, 1 << 20) is None

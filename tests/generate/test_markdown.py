@@ -5,12 +5,17 @@ from __future__ import annotations
 import pytest
 
 from hubtools.generate.markdown import (
+    MAX_CELLS,
+    MAX_COLUMNS,
+    MAX_ROWS,
     Cell,
     Row,
+    SkippedTable,
     match_columns,
     normalize_header,
     parse_tables,
     raw_cell_count,
+    read_tables,
 )
 
 DOC = """\
@@ -108,3 +113,68 @@ def test_match_columns_suggests_typos() -> None:
     assert dict(match.columns) == {"model": 0}
     assert match.missing == ("opset", "data")
     assert dict(match.suggestions) == {"Opset Verison": "Opset version"}
+
+
+def _table(columns: int, rows: int, cell: str = "x") -> str:
+    head = "|" + "|".join(f"c{i}" for i in range(columns)) + "|\n"
+    rule = "|" + "-|" * columns + "\n"
+    return head + rule + ("|" + "|".join(cell for _ in range(columns)) + "|\n") * rows
+
+
+def test_tables_within_the_limits_are_all_read() -> None:
+    text = _table(MAX_COLUMNS, 2) + "\n" + _table(2, MAX_ROWS)
+    tables, skipped = read_tables(text)
+    assert skipped == []
+    assert [(t.line, len(t.header), len(t.rows)) for t in tables] == [
+        (1, MAX_COLUMNS, 2),
+        (6, 2, MAX_ROWS),
+    ]
+
+
+def test_a_table_over_a_limit_is_left_unparsed_and_the_rest_keep_their_lines() -> None:
+    text = (
+        "# Doc\n\n"
+        + _table(MAX_COLUMNS + 1, 3)
+        + "\n"
+        + _table(1, MAX_ROWS + 1)
+        + "\n"
+        + _table(2, 1)
+    )
+    tables, skipped = read_tables(text)
+    assert skipped == [
+        SkippedTable(3, "columns", MAX_COLUMNS + 1),
+        SkippedTable(9, "rows", MAX_ROWS + 1),
+    ]
+    last = 9 + 2 + (MAX_ROWS + 1) + 1  # header, rule, rows, blank line
+    assert [(t.line, t.header, [r.line for r in t.rows]) for t in tables] == [
+        (last, ("c0", "c1"), [last + 2])
+    ]
+    assert parse_tables(text) == tables
+
+
+def test_the_cell_budget_counts_padded_rows_and_skips_every_later_table() -> None:
+    # Short rows are padded to the header's width: 60 cells per "x" line.
+    bomb = "|" + "|".join("h" for _ in range(60)) + "|\n" + "|" + "-|" * 60 + "\n" + "x\n" * 400
+    text = _table(2, 1) + "".join("\n" + bomb for _ in range(4))
+    tables, skipped = read_tables(text)
+    per_table = 60 * 401
+    assert [(t.limit, t.line) for t in skipped] == [("cells", 5 + 2 * 403), ("cells", 5 + 3 * 403)]
+    assert skipped[0].found == 2 * 2 + 3 * per_table > MAX_CELLS
+    assert [len(t.header) for t in tables] == [2, 60, 60]
+
+
+def test_limits_count_tables_in_quotes_and_code_too() -> None:
+    wide = _table(MAX_COLUMNS + 1, 1)
+    quoted = "".join(f"> {line}\n" for line in wide.splitlines())
+    fenced = "```\n" + wide + "```\n"
+    for text in (quoted, fenced):
+        _, skipped = read_tables(text)
+        assert [t.limit for t in skipped] == ["columns"]
+
+
+def test_lines_are_numbered_as_the_parser_numbers_them() -> None:
+    # A form feed ends a line for str.splitlines, not for Markdown.
+    text = "x\x0cy\r\n|A|B|\r|-|-|\n|1|\n|1|2|\n"
+    (table,) = parse_tables(text)
+    assert table.line == 2
+    assert [(r.line, r.source_cells) for r in table.rows] == [(4, 1), (5, 2)]

@@ -153,6 +153,44 @@ def test_unreadable_model_is_a_warning(tmp_path: Path) -> None:
     assert len(result.manifest) == 2
 
 
+def test_non_regular_files_are_refused_and_never_counted(tmp_path: Path) -> None:
+    base = "validated/vision/classification/my_net"
+    files = zoo_files()
+    files[f"{base}/model/net-7.onnx"] = model_bytes(7)
+    make_zoo(tmp_path, files, commit=False)
+    os.unlink(tmp_path / base / "model/net-7.tar.gz")
+    os.mkfifo(tmp_path / base / "model/net-7.tar.gz")
+    os.unlink(tmp_path / base / "model/net-12.onnx")
+    os.mkfifo(tmp_path / base / "model/net-12.onnx")
+    totals: list[int] = []
+    result = generate_manifest(tmp_path, on_total=totals.append)
+    assert [(str(p.location), p.code, p.message) for p in result.report] == [
+        (
+            f"{base}/README.md:5",
+            "not-a-regular-file",
+            f"{base}/model/net-7.tar.gz: is a FIFO, not a regular file; it was not read "
+            "and the entry was written without it",
+        ),
+        (
+            f"{base}/README.md:6",
+            "not-a-regular-file",
+            f"{base}/model/net-12.onnx: is a FIFO, not a regular file; it was not read "
+            "and the entry was skipped",
+        ),
+    ]
+    net7 = result.manifest.entries[0]
+    assert (net7.model_path, net7.metadata.model_with_data_path) == (
+        f"{base}/model/net-7.onnx",
+        None,
+    )
+    # What the progress bar is told: the real model and the pointers, no FIFO.
+    pointers = sum(
+        len(files[f"{base}/{p}"])
+        for p in ("model/net-12.tar.gz", "preproc/pre-18.onnx", "preproc/pre-18.tar.gz")
+    )
+    assert totals == [len(model_bytes(7)) + pointers]
+
+
 def test_custom_collector_protocol(tmp_path: Path) -> None:
     make_zoo(tmp_path, {"m/a.onnx": pointer(b"abc")})
 

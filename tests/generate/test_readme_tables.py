@@ -7,11 +7,12 @@ import os
 from pathlib import Path
 
 import git
+import pytest
 
 from hubtools.errors import Severity
 from hubtools.generate.pipeline import generate_manifest
 
-from .support import TOP, make_zoo, model_bytes, pointer, zoo_files
+from .support import NET, TOP, make_zoo, model_bytes, pointer, zoo_files
 
 
 def test_unlinked_readme_is_reported_and_included_on_request(tmp_path: Path) -> None:
@@ -102,3 +103,75 @@ def test_bad_input_is_reported_with_file_line_and_the_run_goes_on(tmp_path: Path
     assert "byte 0xe9 is not UTF-8" in messages["readme-not-utf8"]
     assert [e.model for e in result.manifest] == ["BadBundle", "Good"]
     assert result.manifest.entries[0].metadata.model_with_data_path is None
+
+
+@pytest.mark.parametrize(
+    ("opset", "accepted"),
+    [
+        ("12", True),
+        ("1000", True),
+        ("0", False),
+        ("1001", False),
+        ("9" * 5000, False),  # int() would refuse it with a traceback's ValueError
+        ("1_2", False),  # int() takes these three
+        (" 12 ", True),  # the cell's text is stripped
+        ("١٢", False),
+    ],
+    ids=["12", "1000", "0", "1001", "5000-digits", "underscore", "spaces", "arabic-indic"],
+)
+def test_opset_cells_are_small_ascii_numbers(tmp_path: Path, opset: str, accepted: bool) -> None:
+    files = zoo_files()
+    base = "validated/vision/classification/my_net"
+    files[f"{base}/README.md"] = (
+        "|Model|Download|ONNX version|Opset version|\n|-|-|-|-|\n"
+        f"|Net|[1 kB](model/net-12.onnx)|1.9|{opset}|\n"
+    )
+    make_zoo(tmp_path, files)
+    result = generate_manifest(tmp_path)
+    if accepted:
+        assert list(result.report) == []
+        assert result.manifest.entries[0].opset_version == int(opset)
+        return
+    (problem,) = result.report
+    assert (problem.code, str(problem.location)) == ("bad-opset", f"{base}/README.md:3")
+    assert len(problem.message) < 150
+    assert len(result.manifest) == 0
+
+
+def test_oversized_readme_and_tables_are_refusals_that_name_the_limit(tmp_path: Path) -> None:
+    from hubtools.generate.collectors.readme_tables import MAX_README_BYTES
+    from hubtools.generate.markdown import MAX_COLUMNS
+
+    files = zoo_files()
+    base = "validated/vision/classification/my_net"
+    wide = "|" + "|".join(["h"] * (MAX_COLUMNS + 1)) + "|\n|" + "-|" * (MAX_COLUMNS + 1) + "\n"
+    files[f"{base}/README.md"] = "# Net\n\n" + wide + "\n" + NET.split("\n", 2)[2]
+    files["validated/text/big/README.md"] = "x" * (MAX_README_BYTES + 1)
+    files["README.md"] = TOP + "|<b>[Big](validated/text/big)</b>|p|d|\n"
+    make_zoo(tmp_path, files)
+    result = generate_manifest(tmp_path)
+    assert [(str(p.location), p.code) for p in result.report] == [
+        (f"{base}/README.md:3", "table-too-wide"),
+        ("validated/text/big/README.md", "readme-too-large"),
+    ]
+    wide_problem, big = result.report.problems
+    assert f"more than the {MAX_COLUMNS} a table may have" in wide_problem.message
+    assert "512 KiB" in big.message
+    assert big.hint is not None
+    assert len(result.manifest) == 3  # the model table after the wide one is read
+
+
+def test_readme_links_out_are_reported_even_when_unlinked(tmp_path: Path) -> None:
+    secret = tmp_path / "secret.md"
+    secret.write_text(NET)
+    root = tmp_path / "zoo"
+    make_zoo(root, zoo_files(), commit=False)
+    os.symlink(secret, root / "validated" / "README.md")
+    os.mkfifo(root / "notes.md")  # no README: never opened
+    (root / "sub").mkdir()
+    os.mkfifo(root / "sub" / "readme.md")
+    result = generate_manifest(root)
+    assert [(str(p.location), p.code) for p in result.report] == [
+        ("sub/readme.md", "not-a-regular-file"),
+        ("validated/README.md", "link-outside"),
+    ]

@@ -10,12 +10,20 @@ from pathlib import Path
 import git
 import pytest
 
-from hubtools.errors import LinkError, LinkEscapesError, LinkIsURLError, UsageError
+from hubtools.errors import (
+    LinkError,
+    LinkEscapesError,
+    LinkIsURLError,
+    Problem,
+    Severity,
+    UsageError,
+)
 from hubtools.generate.repo import (
     ChangeSet,
     _may_be_in_git,
     changed_since,
     list_files,
+    repo_file,
     resolve_link,
 )
 
@@ -161,3 +169,35 @@ def test_resolve_link_refuses_symlink_outside(tmp_path: Path) -> None:
     (root / "real.onnx").write_text("ok")
     os.symlink("../real.onnx", root / "m" / "alias.onnx")
     assert resolve_link(root, "m", "alias.onnx") == "m/alias.onnx"  # a symlink inside is fine
+
+
+def test_repo_file_follows_links_only_to_regular_files_inside(tmp_path: Path) -> None:
+    root = tmp_path / "zoo"
+    (root / "m").mkdir(parents=True)
+    (root / "m" / "real.onnx").write_bytes(b"x")
+    (tmp_path / "secret.key").write_bytes(b"s")
+    os.symlink("real.onnx", root / "m" / "inside.onnx")
+    os.symlink("inside.onnx", root / "m" / "chain.onnx")
+    os.symlink(tmp_path / "secret.key", root / "m" / "absolute.onnx")
+    os.symlink("../../secret.key", root / "m" / "relative.onnx")
+    os.symlink("../m/relative.onnx", root / "m" / "chain-out.onnx")
+    os.symlink("/dev/zero", root / "m" / "zero.onnx")
+    os.mkfifo(root / "m" / "pipe.onnx")
+    assert repo_file(root, "m/real.onnx") == root / "m" / "real.onnx"
+    assert repo_file(root, "m/chain.onnx") == root / "m" / "chain.onnx"
+    assert repo_file(root, "m/missing.onnx") == root / "m" / "missing.onnx"  # the reader says
+    for name in ("absolute", "relative", "chain-out", "zero"):
+        refused = repo_file(root, f"m/{name}.onnx")
+        assert isinstance(refused, Problem)
+        assert (refused.code, str(refused.location)) == ("link-outside", f"m/{name}.onnx")
+        assert "secret" not in refused.message
+        assert "zero" not in refused.message
+        assert refused.severity is Severity.WARNING
+    for rel, kind in (("m/pipe.onnx", "a FIFO"), ("m", "a directory")):
+        refused = repo_file(root, rel, "the row was skipped")
+        assert isinstance(refused, Problem)
+        assert refused.code == "not-a-regular-file"
+        assert (
+            refused.message
+            == f"is {kind}, not a regular file; it was not read and the row was skipped"
+        )

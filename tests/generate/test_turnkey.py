@@ -156,3 +156,61 @@ def test_generate_warns_when_two_folders_share_name_and_opset(tmp_path: Path) ->
     ]
     skipped = "Computer_Vision/skip/resnet50_Opset17_timm/turnkey_stats.yaml"
     assert found == [("duplicate-model", skipped)]  # the later one is named
+
+
+@pytest.mark.parametrize(
+    ("text", "code", "line"),
+    [
+        # An alias, even outside the keys read, wherever it is.
+        (STATS.replace("  x:\n", "  x: &dims\n") + "again: *dims\n", "yaml-alias", 29),
+        (STATS.replace("- 'weird: {yaml'", "- *undefined"), "yaml-alias", 27),
+        (STATS.replace("opset: 17", "opset: " + "9" * 5000), "yaml-number", 19),
+        (
+            STATS.replace("parameters: 25557032", "parameters: 9223372036854775808"),
+            "yaml-number",
+            23,
+        ),
+        (STATS.replace("  ir_version: 8", "  ir_version: 0x1" + "0" * 16), "yaml-number", 18),
+        (STATS.replace("hash: 0123abcd", "hash: " + "[" * 1001 + "]" * 1001), "yaml-too-deep", 9),
+        (
+            STATS.replace("task: Computer_Vision", "task:\n" + "- " * 1001 + "x"),
+            "yaml-too-deep",
+            29,
+        ),
+    ],
+    ids=["anchor-alias", "alias-in-skipped-key", "opset", "parameters", "hex", "flow", "block"],
+)
+def test_refusals_before_and_while_loading_name_the_line(text: str, code: str, line: int) -> None:
+    files = [f"{FOLDER}/resnet50_Opset17.onnx"]
+    model, problems = read_folder(f"{FOLDER}/turnkey_stats.yaml", text, files)
+    assert model is None
+    assert [(p.code, p.location.line) for p in problems] == [(code, line)]
+    (problem,) = problems
+    assert problem.message.endswith("; the folder was skipped")
+    assert len(problem.message) < 200
+    assert problem.hint
+
+
+def test_numbers_up_to_64_bits_are_read() -> None:
+    text = STATS.replace("parameters: 25557032", "parameters: 9223372036854775807")
+    assert load_stats(text)["parameters"] == 2**63 - 1
+
+
+def test_collector_reads_no_oversized_or_non_utf8_file(tmp_path: Path) -> None:
+    from hubtools.generate.collectors.turnkey import MAX_STATS_BYTES, TurnkeyCollector
+    from hubtools.generate.repo import list_files
+
+    for name, data in (
+        ("big", STATS.encode() + b"#" * MAX_STATS_BYTES),
+        ("latin", b"caf\xe9: 1\n"),
+    ):
+        folder = tmp_path / f"Computer_Vision/{name}_Opset17_x"
+        folder.mkdir(parents=True)
+        (folder / "turnkey_stats.yaml").write_bytes(data)
+        (folder / f"{name}_Opset17.onnx").write_bytes(b"x")
+    found = TurnkeyCollector().collect(list_files(tmp_path))
+    assert [(p.code, p.location.file) for p in found.problems] == [
+        ("yaml-too-large", "Computer_Vision/big_Opset17_x/turnkey_stats.yaml"),
+        ("yaml-not-utf8", "Computer_Vision/latin_Opset17_x/turnkey_stats.yaml"),
+    ]
+    assert "256 KiB" in found.problems[0].message

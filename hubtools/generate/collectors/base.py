@@ -2,8 +2,9 @@
 one layout of model zoo (README tables, per-model sidecar files, ...) and turns
 a repository's files into :class:`Candidate` entries, everything an entry needs
 but the file facts (sha256, size, io_ports), which the generator adds for all
-collectors alike. This module holds only these shared types; it must not know
-any particular layout.
+collectors alike. This module holds only these shared types and the one way a
+collector reads a source file (:func:`read_source`); it must not know any
+particular layout.
 """
 
 from __future__ import annotations
@@ -11,16 +12,65 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from hubtools.core.files import read_bounded
 from hubtools.core.manifest import JSONValue
 from hubtools.errors import Location, Problem, Severity
-from hubtools.generate.repo import RepoFiles
+from hubtools.generate.repo import RepoFiles, repo_file
 
-__all__ = ["Candidate", "CollectResult", "Collector", "warning"]
+__all__ = ["MAX_OPSET", "Candidate", "CollectResult", "Collector", "read_source", "warning"]
+
+#: The largest opset a collector accepts. ONNX adds one or two a year (the
+#: real zoo goes up to 18): a larger number is a typo or an attack, not a model.
+MAX_OPSET = 1000
 
 
 def warning(code: str, message: str, file: str, line: int | None, hint: str | None) -> Problem:
     """A warning located at ``file:line``."""
     return Problem(code, message, Location(file, line), Severity.WARNING, hint)
+
+
+def read_source(
+    repo: RepoFiles, path: str, *, limit: int, code: str, kind: str, outcome: str, hint: str
+) -> str | Problem:
+    """The text of a source file (a README, a sidecar) or the warning at ``path``
+    that it was not read.
+
+    Nothing is opened that :func:`~hubtools.generate.repo.repo_file` refuses
+    (a link out of the repository, a FIFO, a device), and nothing is read from
+    a file over ``limit`` bytes (``<code>-too-large``, with ``hint``); a file
+    that cannot be read is ``<code>-unreadable``, one that is not UTF-8
+    ``<code>-not-utf8`` at the line of the first bad byte. ``kind`` names the
+    file in messages (``"a README"``), ``outcome`` says what the caller skipped.
+    """
+    full = repo_file(repo.root, path, outcome)
+    if isinstance(full, Problem):
+        return full
+    try:
+        data = read_bounded(full, limit)
+    except OSError as err:
+        reason = str(err).removeprefix(f"{full}: ")
+        return warning(
+            f"{code}-unreadable", f"{reason}; {outcome}", path, None, "check the file's permissions"
+        )
+    if data is None:
+        return warning(
+            f"{code}-too-large",
+            f"is larger than {limit // 1024} KiB, the most hubtools reads of {kind}; "
+            f"it was not read and {outcome}",
+            path,
+            None,
+            hint,
+        )
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        return warning(
+            f"{code}-not-utf8",
+            f"byte 0x{data[err.start]:02x} is not UTF-8; {outcome}",
+            path,
+            data.count(b"\n", 0, err.start) + 1,
+            "save the file as UTF-8",
+        )
 
 
 @dataclass(frozen=True)

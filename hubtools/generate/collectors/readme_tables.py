@@ -8,15 +8,41 @@ reads model files (their facts are the generator's job).
 from __future__ import annotations
 
 import posixpath
+import re
 from collections.abc import Mapping, Sequence
 
 from hubtools.errors import LinkError, LinkIsURLError, Location, Problem
-from hubtools.generate.collectors.base import Candidate, CollectResult
+from hubtools.generate.collectors.base import MAX_OPSET, Candidate, CollectResult, read_source
 from hubtools.generate.collectors.base import warning as _warning
-from hubtools.generate.markdown import ColumnMatch, Row, Table, match_columns, parse_tables
+from hubtools.generate.markdown import (
+    MAX_CELLS,
+    MAX_COLUMNS,
+    MAX_ROWS,
+    ColumnMatch,
+    Row,
+    SkippedTable,
+    Table,
+    match_columns,
+    read_tables,
+)
 from hubtools.generate.repo import RepoFiles, resolve_link
 
-__all__ = ["DATA_COLUMN", "MODEL_CLASS_COLUMN", "MODEL_COLUMNS", "LegacyZooCollector"]
+__all__ = [
+    "DATA_COLUMN",
+    "MAX_README_BYTES",
+    "MODEL_CLASS_COLUMN",
+    "MODEL_COLUMNS",
+    "LegacyZooCollector",
+]
+
+#: The largest README read for model tables: 16 times the ONNX Model Zoo's
+#: largest (31 KB). Parsing costs up to about 500 bytes of memory per byte of
+#: Markdown, so this keeps one README under about 300 MB; a larger one is
+#: refused from its size, before it is read.
+MAX_README_BYTES = 512 * 1024
+_DIGITS = re.compile(r"[0-9]+\Z")  # int() would also take "1_2", " 12" and other scripts' digits
+# What repo_file refuses: reported for every README, also one no link reaches.
+_REFUSED = frozenset({"link-outside", "not-a-regular-file"})
 
 
 #: Columns of a legacy model table: key -> accepted names, canonical first.
@@ -37,29 +63,62 @@ DATA_COLUMN: Mapping[str, tuple[str, ...]] = {
 MODEL_CLASS_COLUMN: Mapping[str, tuple[str, ...]] = {"model_class": ("Model Class",)}
 
 
-def _read_text(repo: RepoFiles, path: str, problems: list[Problem]) -> str | None:
-    """A README's text, or None (with a warning) when it cannot be read as UTF-8."""
-    try:
-        data = (repo.root / path).read_bytes()
-    except OSError as err:
-        problems.append(
-            _warning("readme-unreadable", f"cannot read: {err.strerror}", path, None, None)
+def _read_text(repo: RepoFiles, path: str) -> str | Problem:
+    """A README's text, or the warning that it was not read (see
+    :func:`~hubtools.generate.collectors.base.read_source`)."""
+    return read_source(
+        repo,
+        path,
+        limit=MAX_README_BYTES,
+        code="readme",
+        kind="a README",
+        outcome="its tables were skipped",
+        hint="split it into one README per model folder, each linked from the top README",
+    )
+
+
+def _tables(readme: str, text: str, problems: list[Problem]) -> list[Table]:
+    """The tables of a README, with a warning for each one left out for its size
+    (one for all those past the cell budget)."""
+    tables, skipped = read_tables(text)
+    over_budget = [t for t in skipped if t.limit == "cells"]
+    for table in skipped:
+        if table.limit != "cells":
+            problems.append(_limit_problem(readme, table, 0))
+        elif table is over_budget[0]:
+            problems.append(_limit_problem(readme, table, len(over_budget) - 1))
+    return tables
+
+
+def _limit_problem(readme: str, table: SkippedTable, later: int) -> Problem:
+    """The warning for a table over a limit; ``later``: tables after it also skipped."""
+    if table.limit == "columns":
+        return _warning(
+            "table-too-wide",
+            f"table has {table.found} columns, more than the {MAX_COLUMNS} a table may "
+            "have; it was skipped",
+            readme,
+            table.line,
+            f"keep a model table to the columns it needs (at most {MAX_COLUMNS}); "
+            "put other figures in a table of their own",
         )
-        return None
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as err:
-        line = data.count(b"\n", 0, err.start) + 1
-        problems.append(
-            _warning(
-                "readme-not-utf8",
-                f"byte 0x{data[err.start]:02x} is not UTF-8; its tables were skipped",
-                path,
-                line,
-                "save the file as UTF-8",
-            )
+    if table.limit == "rows":
+        return _warning(
+            "table-too-long",
+            f"table has more than {MAX_ROWS} rows; it was skipped",
+            readme,
+            table.line,
+            f"split it into tables of at most {MAX_ROWS} rows, or over several READMEs",
         )
-        return None
+    others = f" and the {later} after it were" if later else " was"
+    return _warning(
+        "readme-too-many-cells",
+        f"with this table the README's tables reach {table.found} cells (rows times "
+        f"columns), more than the {MAX_CELLS} a README may have; this table{others} skipped",
+        readme,
+        table.line,
+        "split the tables over several READMEs, one per model folder",
+    )
 
 
 class LegacyZooCollector:
@@ -96,11 +155,18 @@ class LegacyZooCollector:
         candidates: list[Candidate] = []
         linked = self._linked_readmes(repo, problems, sources)
         for readme in linked:
-            text = _read_text(repo, readme, problems)
+            text = _read_text(repo, readme)
             sources.append(readme)
-            if text is not None:
-                found = self._model_rows(repo, readme, text, problems)
-                if found is None:
+            if isinstance(text, Problem):
+                problems.append(text)
+            else:
+                reported = len(problems)
+                tables = _tables(readme, text, problems)
+                left_out = len(problems) > reported  # over a limit: maybe the model table
+                found = self._model_rows(repo, readme, tables, problems)
+                if found is not None:
+                    candidates.extend(found)
+                elif not left_out:
                     problems.append(
                         _warning(
                             "no-model-table",
@@ -111,17 +177,18 @@ class LegacyZooCollector:
                             "add the model table, or remove the link",
                         )
                     )
-                else:
-                    candidates.extend(found)
         seen = set(linked) | {self.top_readme}
         for readme in sorted(repo.files):
             if readme in seen or posixpath.basename(readme).lower() != "readme.md":
                 continue
             unlinked: list[Problem] = []
-            text = _read_text(repo, readme, unlinked)
-            if text is None:
+            text = _read_text(repo, readme)
+            if isinstance(text, Problem):
+                if text.code in _REFUSED:  # a link out or a FIFO is worth a word anywhere
+                    problems.append(text)
                 continue
-            found = self._model_rows(repo, readme, text, unlinked)
+            tables = _tables(readme, text, unlinked)
+            found = self._model_rows(repo, readme, tables, unlinked)
             if found is None:
                 continue
             sources.append(readme)
@@ -129,7 +196,7 @@ class LegacyZooCollector:
                 problems.extend(unlinked)
                 candidates.extend(found)
                 continue
-            first = next((t.line for t in parse_tables(text) if _is_model_table(t)), None)
+            first = next((t.line for t in tables if _is_model_table(t)), None)
             problems.append(
                 _warning(
                     "unlinked-readme",
@@ -158,12 +225,13 @@ class LegacyZooCollector:
                 )
             )
             return []
-        text = _read_text(repo, top, problems)
+        text = _read_text(repo, top)
         sources.append(top)
-        if text is None:
+        if isinstance(text, Problem):
+            problems.append(text)
             return []
         readmes: list[str] = []
-        for table in parse_tables(text):
+        for table in _tables(top, text, problems):
             column = match_columns(table.header, MODEL_CLASS_COLUMN).columns.get("model_class")
             if column is None:
                 continue
@@ -211,11 +279,11 @@ class LegacyZooCollector:
         return tuple(tags)
 
     def _model_rows(
-        self, repo: RepoFiles, readme: str, text: str, problems: list[Problem]
+        self, repo: RepoFiles, readme: str, tables: Sequence[Table], problems: list[Problem]
     ) -> list[Candidate] | None:
         """Candidates of every model table of a README; None when it has no model table."""
         found: list[Candidate] | None = None
-        for table in parse_tables(text):
+        for table in tables:
             match = match_columns(table.header, {**MODEL_COLUMNS, **DATA_COLUMN})
             required_missing = [k for k in match.missing if k in MODEL_COLUMNS]
             if required_missing:
@@ -256,14 +324,12 @@ class LegacyZooCollector:
                 )
                 return None
         cells = {key: row.cells[index] for key, index in columns.items()}
-        opset_text = cells["opset_version"].text
-        try:
-            opset = int(opset_text)
-        except ValueError:
+        opset = _opset(cells["opset_version"].text)
+        if isinstance(opset, str):
             problems.append(
                 _warning(
                     "bad-opset",
-                    f"opset version {opset_text!r} is not an integer; the row was skipped",
+                    f"opset version {opset}; the row was skipped",
                     readme,
                     row.line,
                     "write the opset as a whole number such as 12",
@@ -340,6 +406,16 @@ class LegacyZooCollector:
             )
             return None
         return path
+
+
+def _opset(text: str) -> int | str:
+    """The opset a cell gives, or what is wrong with it (quoting at most 20 characters)."""
+    shown = repr(text) if len(text) <= 20 else f"{text[:20]!r}... ({len(text)} characters)"
+    if not _DIGITS.match(text):
+        return f"{shown} is not an integer"
+    if len(text) > len(str(MAX_OPSET)) or not 1 <= int(text) <= MAX_OPSET:
+        return f"{shown} is out of range: an opset is a whole number from 1 to {MAX_OPSET}"
+    return int(text)
 
 
 def _is_model_table(table: Table) -> bool:

@@ -19,7 +19,7 @@ from typing import Any
 from hubtools.core.archives import archive_format
 from hubtools.core.manifest import JSONValue
 from hubtools.errors import Location, Problem
-from hubtools.generate.collectors.base import Candidate, CollectResult
+from hubtools.generate.collectors.base import Candidate, CollectResult, read_source
 from hubtools.generate.collectors.base import warning as _warn
 from hubtools.generate.repo import RepoFiles
 
@@ -40,24 +40,123 @@ _WANTED = (
 _TOP_KEY = re.compile(r"^([A-Za-z_][\w .-]*):(?:\s|$)")
 
 
-def _yaml_load(text: str) -> Any:
-    """``yaml.load`` with the C safe loader (~10x faster) where libyaml is there.
+#: The largest turnkey_stats.yaml read: 48 times the ONNX Model Zoo's largest
+#: (5.3 KB); a larger one is refused from its size, before it is read.
+MAX_STATS_BYTES = 256 * 1024
+# Integers must fit in 64 bits, as JSON readers and ONNX's int64 fields need;
+# a longer digit string is refused before int() sees it (int() of thousands of
+# digits is slow, and Python refuses more than 4300).
+_MAX_INT = 2**63 - 1
+_MAX_INT_CHARS = 64
+#: The deepest nesting of lists and mappings read (TurnkeyML writes 4 levels).
+MAX_DEPTH = 1000
+
+
+class YamlError(ValueError):
+    """A turnkey_stats.yaml the collector refuses, with its 1-based line, the
+    problem code and how to fix it."""
+
+    def __init__(
+        self,
+        message: str,
+        line: int | None,
+        code: str = "yaml-invalid",
+        hint: str = "fix the YAML, or regenerate it with TurnkeyML",
+    ) -> None:
+        super().__init__(message)
+        self.line = line
+        self.code = code
+        self.hint = hint
+
+
+@functools.cache
+def _loader() -> Any:
+    """The safe loader (the C one, ~10x faster, where libyaml is there) with
+    integers bounded to 64 bits.
 
     PyYAML is imported here, not at the top: a repository without
     turnkey_stats.yaml files never needs it (it takes ~20 ms to import).
     """
     import yaml
 
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    return yaml.load(text, Loader=loader)
+    base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+    class BoundedLoader(base):  # type: ignore[misc,valid-type]
+        pass
+
+    def construct_int(loader: Any, node: Any) -> int:
+        text = str(node.value)
+        value = None
+        if len(text) <= _MAX_INT_CHARS:
+            value = yaml.constructor.SafeConstructor.construct_yaml_int(loader, node)
+        if value is None or abs(value) > _MAX_INT:
+            shown = text if len(text) <= 20 else f"{text[:20]}... ({len(text)} characters)"
+            raise YamlError(
+                f"the number {shown} does not fit in 64 bits",
+                node.start_mark.line + 1,
+                "yaml-number",
+                "write the number TurnkeyML measured; no count or opset is this large",
+            )
+        return int(value)
+
+    BoundedLoader.add_constructor("tag:yaml.org,2002:int", construct_int)
+    return BoundedLoader
 
 
-class YamlError(ValueError):
-    """A turnkey_stats.yaml that is not YAML, with its 1-based line."""
+def _yaml_load(text: str) -> Any:
+    import yaml
 
-    def __init__(self, message: str, line: int | None) -> None:
-        super().__init__(message)
-        self.line = line
+    return yaml.load(text, Loader=_loader())
+
+
+def _refusal(text: str) -> YamlError | None:
+    """Why ``text`` is refused before it is loaded: the first alias (``*name``),
+    or nesting deeper than :data:`MAX_DEPTH`; None when neither.
+
+    An alias repeats a value without its bytes: a few KB of aliases fed to a
+    value the manifest copies make it megabytes. TurnkeyML never writes one,
+    so any alias refuses the file: no threshold to tune or get around, and
+    what a file can put in the manifest stays within its own size. Nesting:
+    libyaml's composer recurses once per level and crashes the process
+    (a segmentation fault, not an exception) some 50,000 levels down.
+
+    The scan reads parser events, which neither expand aliases nor recurse;
+    it runs only when the text could hold either (a ``*``, or more ``[{-?:``
+    than :data:`MAX_DEPTH`, since every level opens with one of them).
+    """
+    if "*" not in text and sum(text.count(c) for c in "[{-?:") <= MAX_DEPTH:
+        return None
+    import yaml
+
+    depth = 0
+    try:
+        for event in yaml.parse(text, Loader=_loader()):
+            mark = event.start_mark
+            line = mark.line + 1 if mark is not None else None
+            if isinstance(event, yaml.AliasEvent):
+                name = str(event.anchor)
+                shown = name if len(name) <= 20 else f"{name[:20]}..."
+                return YamlError(
+                    f"uses the YAML alias *{shown}, which repeats another value; "
+                    "turnkey_stats.yaml files may not use aliases",
+                    line,
+                    "yaml-alias",
+                    "write each value out in full, as TurnkeyML does",
+                )
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    return YamlError(
+                        f"nests lists and mappings more than {MAX_DEPTH} levels deep",
+                        line,
+                        "yaml-too-deep",
+                        "regenerate the file with TurnkeyML, which nests a few levels",
+                    )
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+    except yaml.YAMLError:
+        return None  # loading reports it, with its line
+    return None
 
 
 def _fast_blocks(text: str) -> str | None:
@@ -83,15 +182,20 @@ def load_stats(text: str) -> dict[str, Any]:
     """The facts of a turnkey_stats.yaml that the collector uses.
 
     Raises:
-        YamlError: the text is not YAML or not a mapping (with the line).
+        YamlError: the text is not YAML or not a mapping, uses an alias, nests
+            deeper than :data:`MAX_DEPTH` or holds an integer beyond 64 bits
+            (with the line and problem code).
     """
     from yaml import YAMLError
 
+    refusal = _refusal(text)
+    if refusal is not None:
+        raise refusal
     fast = _fast_blocks(text)
     if fast is not None:
         try:
             data = _yaml_load(fast)
-        except YAMLError:
+        except (YAMLError, YamlError):
             data = None  # parse the whole file below, for the right line number
         if isinstance(data, dict):
             return data
@@ -155,13 +259,7 @@ def read_folder(
         stats = load_stats(text)
     except YamlError as err:
         problems.append(
-            _warn(
-                "yaml-invalid",
-                f"{err}; the folder was skipped",
-                stats_file,
-                err.line,
-                "fix the YAML, or regenerate it with TurnkeyML",
-            )
+            _warn(err.code, f"{err}; the folder was skipped", stats_file, err.line, err.hint)
         )
         return None, problems
     info = stats.get("onnx_model_information")
@@ -298,6 +396,20 @@ def _metadata(
     return tuple(metadata)
 
 
+def _read_stats(repo: RepoFiles, stats_file: str) -> str | Problem:
+    """A turnkey_stats.yaml's text, or the warning that it was not read (see
+    :func:`~hubtools.generate.collectors.base.read_source`)."""
+    return read_source(
+        repo,
+        stats_file,
+        limit=MAX_STATS_BYTES,
+        code="yaml",
+        kind="a turnkey_stats.yaml",
+        outcome="the folder was skipped",
+        hint="regenerate the file with TurnkeyML",
+    )
+
+
 def stats_files(
     repo: RepoFiles, *, include_skipped: bool
 ) -> tuple[list[str], int, dict[str, list[str]]]:
@@ -353,19 +465,9 @@ class TurnkeyCollector:
         candidates: list[Candidate] = []
         problems: list[Problem] = []
         for stats_file in files:
-            try:
-                text = (repo.root / stats_file).read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError) as err:
-                reason = err.strerror if isinstance(err, OSError) else "not UTF-8"
-                problems.append(
-                    _warn(
-                        "yaml-unreadable",
-                        f"cannot read: {reason}; the folder was skipped",
-                        stats_file,
-                        None,
-                        "fix the file's permissions or encoding",
-                    )
-                )
+            text = _read_stats(repo, stats_file)
+            if isinstance(text, Problem):
+                problems.append(text)
                 continue
             model, found = read_folder(
                 stats_file, text, by_folder.get(posixpath.dirname(stats_file), [])
