@@ -89,6 +89,22 @@ def _check(
     ctx.exit(EXIT_PROBLEMS)
 
 
+def _own_manifest(repo: Path, name: str) -> Path:
+    """``repo/name``, the manifest generate reads (to reuse and compare) and
+    writes by default, once it is known to be a regular file inside the
+    repository: a committed symlink must not make generate read outside it.
+
+    Raises UsageError otherwise (nothing read).
+    """
+    from hubtools.errors import Problem, UsageError
+    from hubtools.generate.repo import repo_file
+
+    found = repo_file(repo, name, "generate stopped")
+    if isinstance(found, Problem):
+        raise UsageError(f"{repo / name} {found.message}; {found.hint}")
+    return found
+
+
 @cli.command()
 @click.argument("repo", type=click.Path(path_type=Path))
 @click.option(
@@ -158,7 +174,8 @@ def generate(
         raise click.BadParameter(f"{repo} is not a folder", param_hint="REPO")
     config = read_table(repo, "generate", known=("ignore",))
     ignored = [*string_list(config, "ignore", f"{repo / CONFIG_NAME}: [generate]"), *ignore]
-    output = output if output is not None else repo / MANIFEST_NAME
+    if output is None:
+        output = _own_manifest(repo, MANIFEST_NAME)
     previous_path = previous if previous is not None else (output if output.is_file() else None)
     old = Manifest.load(previous_path) if previous_path is not None else None
     bar = _HashingBar()

@@ -327,3 +327,26 @@ def test_a_limit_refusal_fails_the_run_with_strict(run_cli: RunCli, tmp_path: Pa
     outcome = generate(run_cli, root, "--strict")
     assert outcome.exit_code == 1
     assert outcome.manifest is None
+
+
+def test_a_manifest_committed_as_a_link_out_is_never_read(tmp_path: Path) -> None:
+    """generate reads REPO/ONNX_HUB_MANIFEST.json to reuse and compare: a link
+    there must not make it read (or quote) a file outside the repository."""
+    from click.testing import CliRunner
+
+    from hubtools.cli import cli
+
+    secret = tmp_path / "secret.json"
+    secret.write_text('[{"model": "SECRET-MODEL-NAME", "model_path": "secret/x.onnx"}]')
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "ONNX_HUB_MANIFEST.json").symlink_to(secret)
+    for args in (["generate", str(repo), "--check"], ["generate", str(repo)]):
+        result = CliRunner().invoke(cli, args)
+        assert result.exit_code == 2
+        assert "SECRET" not in result.output + result.stderr
+        assert result.stderr.startswith(
+            f"hubtools: error: {repo / 'ONNX_HUB_MANIFEST.json'} is a symlink that leads "
+            "outside the repository; it was not read and generate stopped"
+        )
+    assert secret.read_text().startswith('[{"model": "SECRET')
