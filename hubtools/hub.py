@@ -114,7 +114,8 @@ def load(
     ChecksumMismatchError (an AssertionError) when the bytes do not match the
     manifest, UntrustedRepositoryError when the repository is not trusted and
     there is no terminal to ask, DownloadError, NotCachedError (offline),
-    ModelNotFoundError, ManifestError, UsageError.
+    ModelNotFoundError, ManifestError, UsageError, FileWriteError when the
+    cache is read-only and something must be fetched or extracted.
     """
     return _hub(repo, mirrors).load(model, repo, opset, force_reload, silent, trust_repo=trust_repo)
 

@@ -16,9 +16,12 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import socket
+import struct
 import tarfile
 import threading
 import time
+import urllib.parse
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -104,6 +107,8 @@ class FixtureModel:
     tags: list[str] = field(default_factory=lambda: ["vision", "classification"])
     tar_path: str | None = None
     tar_data: bytes | None = None
+    #: ``tar.gz`` or ``zip`` when ``data`` is an archive holding the model (``model_archive``).
+    archive: str | None = None
 
     @property
     def sha(self) -> str:
@@ -123,6 +128,8 @@ class FixtureModel:
             metadata["model_with_data_path"] = self.tar_path
             metadata["model_with_data_sha"] = sha256(self.tar_data)
             metadata["model_with_data_bytes"] = len(self.tar_data)
+        if self.archive:
+            metadata["model_archive"] = self.archive
         return {
             "model": self.name,
             "model_path": self.model_path,
@@ -185,14 +192,40 @@ class Fault:
     ``kind``: ``404``, ``500`` (then OK), ``429`` (with ``retry_after``, then
     OK), ``truncate`` (half the body, then OK), ``wrong_bytes``, ``slow``
     (``delay`` seconds before each 1 KiB, then OK), ``lfs_pointer``, ``html``,
-    ``quota``, ``redirect_loop``. ``times`` is how many requests it hits
-    (-1 for all).
+    ``quota``, ``redirect_loop``; and the hostile ones: ``drip`` (``after``
+    bytes at once, then one byte every ``delay`` seconds), ``drip_headers``
+    (the status line and headers one byte every ``delay`` seconds), ``cut``
+    (``after`` bytes of the body, then the connection closed), ``reset``
+    (``after`` bytes, then a TCP reset), ``stall`` (``after`` bytes, then
+    nothing until the client hangs up). ``times`` is how many requests it
+    hits (-1 for all).
     """
 
     kind: str
     times: int = 1
     retry_after: str | None = None
     delay: float = 0.0
+    after: int = 0
+
+
+#: Every kind of :class:`Fault`, for runs that try them all.
+FAULT_KINDS = (
+    "404",
+    "500",
+    "429",
+    "truncate",
+    "wrong_bytes",
+    "slow",
+    "lfs_pointer",
+    "html",
+    "quota",
+    "redirect_loop",
+    "drip",
+    "drip_headers",
+    "cut",
+    "reset",
+    "stall",
+)
 
 
 class _Server(ThreadingHTTPServer):
@@ -216,6 +249,7 @@ class HubServer:
         self.repos: dict[tuple[str, str, str], Path] = {}
         self.faults: dict[str, Fault] = {}
         self.range_enabled = True
+        self.stopping = threading.Event()
         self.hits: Counter[str] = Counter()
         self.ranges: list[str] = []
         self.lock = threading.Lock()
@@ -241,6 +275,7 @@ class HubServer:
         return self
 
     def stop(self) -> None:
+        self.stopping.set()  # ends dripping and stalled answers
         self._httpd.shutdown()
         self._httpd.server_close()
         self._thread.join(5)
@@ -277,7 +312,7 @@ class HubServer:
                 self.wfile.write(body)
 
             def do_GET(self) -> None:
-                path = self.path.split("?", 1)[0]
+                path = urllib.parse.unquote(self.path.split("?", 1)[0])
                 with server.lock:
                     server.hits[path] += 1
                 parts = path.split("/", 5)
@@ -320,6 +355,8 @@ class HubServer:
                     )
                 if kind == "wrong_bytes":
                     data = bytes(b ^ 0xFF for b in data)
+                if kind == "drip_headers":
+                    return self._drip_headers(data, fault.delay)  # type: ignore[union-attr]
                 start = 0
                 rng = self.headers.get("Range")
                 if rng and server.range_enabled and rng.startswith("bytes="):
@@ -346,8 +383,42 @@ class HubServer:
                         self.wfile.write(body[i : i + 1024])
                         self.wfile.flush()
                     return None
+                if kind in ("drip", "cut", "reset", "stall"):
+                    return self._misbehave(kind, body, fault)  # type: ignore[arg-type]
                 self.wfile.write(body)
                 return None
+
+            def _misbehave(self, kind: str, body: bytes, fault: Fault) -> None:
+                """Send ``fault.after`` bytes of ``body``, then do what ``kind`` says."""
+                self.wfile.write(body[: fault.after])
+                self.wfile.flush()
+                self.close_connection = True
+                if kind == "reset":
+                    # SO_LINGER with a zero timeout: close() sends RST, not FIN.
+                    self.connection.setsockopt(
+                        socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
+                    )
+                elif kind == "stall":
+                    server.stopping.wait(60)
+                elif kind == "drip":
+                    for i in range(fault.after, len(body)):
+                        if server.stopping.wait(fault.delay):
+                            return
+                        self.wfile.write(body[i : i + 1])
+                        self.wfile.flush()
+
+            def _drip_headers(self, data: bytes, delay: float) -> None:
+                head = (
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n"
+                    f"Content-Length: {len(data)}\r\n\r\n"
+                ).encode()
+                self.close_connection = True
+                for i in range(len(head)):
+                    if server.stopping.wait(delay):
+                        return
+                    self.wfile.write(head[i : i + 1])
+                    self.wfile.flush()
+                self.wfile.write(data)
 
         return Handler
 

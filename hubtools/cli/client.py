@@ -5,6 +5,10 @@ Each command parses options, makes one library call, and echoes what
 
 from __future__ import annotations
 
+import contextlib
+import signal
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -119,7 +123,7 @@ def download(
     Archive entries are extracted and the path of their .onnx file printed.
     Which source served the file goes to stderr.
     """
-    from hubtools.render.client import download_source
+    from hubtools.render.client import download_source, local_path
 
     client = _client(
         cache_dir,
@@ -129,13 +133,49 @@ def download(
         mirrors={repo: list(mirrors)} if mirrors else None,
     )
     fetch = client.download_model_with_test_data if with_test_data else client.download_model
-    path = fetch(model, repo, opset, force_reload, False, trust_repo=trust)
+    try:
+        with _sigterm_interrupts():
+            path = fetch(model, repo, opset, force_reload, False, trust_repo=trust)
+    except _Terminated:
+        click.echo(
+            "hubtools: terminated (SIGTERM); what was downloaded is kept, and the next "
+            "`hubtools download` resumes from it",
+            err=True,
+        )
+        ctx.exit(EXIT_TERMINATED)
     if path is None:
         click.echo(f"hubtools: not downloaded: {repo} was not trusted", err=True)
         ctx.exit(EXIT_PROBLEMS)
     if client.last_download is not None:
         click.echo(download_source(client.last_download), err=True)
-    click.echo(str(path))
+    click.echo(local_path(path))
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the download is, so it stops as Ctrl-C stops it:
+    the partial download is kept for a resume and the worker threads finish."""
+
+
+#: The shell's status for a process ended by SIGTERM (128 + 15).
+EXIT_TERMINATED = 143
+
+
+@contextlib.contextmanager
+def _sigterm_interrupts() -> Iterator[None]:
+    """Turn SIGTERM into :class:`_Terminated` while the block runs (in the main
+    thread only: elsewhere Python cannot set a handler)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: object) -> None:
+        raise _Terminated
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 # ---- cache -----------------------------------------------------------------------
@@ -191,12 +231,15 @@ def cache_verify(ctx: click.Context, cache_dir: Path | None) -> None:
 @cache_dir_option
 @flag_option("--dry-run", help="Only list what would be removed.")
 def cache_prune(cache_dir: Path | None, dry_run: bool) -> None:
-    """Remove partial downloads, unused locks and files no kept manifest names."""
+    """Remove what interrupted downloads and extractions left, unused locks, and files
+    no kept manifest names; skip (and list) what a running download holds."""
     from hubtools.client.cache import prune_cache
-    from hubtools.render.client import prune_lines, prune_summary
+    from hubtools.render.client import prune_in_use_lines, prune_lines, prune_summary
 
     root = _cache_dir(cache_dir)
-    removed = prune_cache(root, dry_run=dry_run)
-    for line in prune_lines(removed, root, dry_run=dry_run):
+    pruned = prune_cache(root, dry_run=dry_run)
+    for line in prune_lines(pruned.removed, root, dry_run=dry_run):
         click.echo(line)
-    click.echo(prune_summary(removed, dry_run=dry_run), err=True)
+    for line in prune_in_use_lines(pruned.in_use, root):
+        click.echo(line)
+    click.echo(prune_summary(pruned.removed, dry_run=dry_run, in_use=pruned.in_use), err=True)

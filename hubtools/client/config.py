@@ -34,8 +34,24 @@ A yes/no variable takes ``1``, ``y``, ``yes``, ``true``, ``on`` or ``0``, ``n``,
 ``HUBTOOLS_CONNECT_TIMEOUT`` / ``HUBTOOLS_READ_TIMEOUT``
     seconds (defaults 10 and 60).
 ``HUBTOOLS_RETRIES`` / ``HUBTOOLS_BACKOFF``
-    retries after the first attempt (default 5) and the first backoff delay
-    in seconds (default 1, doubling each retry).
+    failed attempts retried (default 5) and the first backoff delay in
+    seconds (default 1, doubling each retry). A body the server cuts short
+    after new bytes arrived is resumed without using up a retry.
+``HUBTOOLS_MIN_SPEED`` / ``HUBTOOLS_MIN_SPEED_TIME``
+    bytes per second (default 1024) and seconds (default 30) of the speed
+    rules, which count the bytes of a download from one source: an attempt
+    that receives less than ``MIN_SPEED`` bytes a second over
+    ``MIN_SPEED_TIME`` seconds is cut and counts as a failed attempt, and a
+    download may take, waits included, twice ``MIN_SPEED_TIME`` plus one
+    second for every ``MIN_SPEED`` bytes it received (so a 158-byte file
+    that drips in ends after a minute). ``0`` turns both rules off.
+``HUBTOOLS_DEADLINE``
+    seconds a download from one source may take in all, attempts, resumes
+    and waits included (default 0: no fixed deadline, the speed rules bound it).
+``HUBTOOLS_MAX_ARCHIVE_MEMBERS`` / ``HUBTOOLS_MAX_ARCHIVE_BYTES`` / ``HUBTOOLS_MAX_ARCHIVE_RATIO``
+    the limits an archive must keep to be extracted: members, bytes of
+    content, and content per byte of archive (defaults: those of
+    :mod:`hubtools.core.archives`, 100,000, 16 GiB and 200).
 
 Payload mirrors
 ---------------
@@ -158,6 +174,14 @@ def _env_number(env: Mapping[str, str], name: str, default: float, *, minimum: f
     return value
 
 
+def _env_int(env: Mapping[str, str], name: str) -> int | None:
+    """A whole number of at least 1 from ``env``; None when unset."""
+    value = _env_number(env, name, 0.0, minimum=1)
+    if value != int(value):
+        raise UsageError(f"${name}={env[name]!r} is not a whole number")
+    return int(value) or None
+
+
 def mirror_key(repo: str) -> str:
     """The spelling of a repository name used to look up its mirrors (lowercase, no ``/`` end)."""
     return repo.strip().rstrip("/").lower()
@@ -271,6 +295,16 @@ class Settings:
     backoff: float = 1.0
     #: Longest wait honoured from a ``Retry-After`` header or backoff, in seconds.
     max_wait: float = 60.0
+    #: The speed rules (see the module docstring): bytes per second, 0 for none...
+    min_speed: float = 1024.0
+    #: ...over this many seconds.
+    min_speed_time: float = 30.0
+    #: Seconds one download from one source may take in all; 0 for no fixed deadline.
+    deadline: float = 0.0
+    #: Archive limits over the defaults of :mod:`hubtools.core.archives` (None keeps them).
+    max_archive_members: int | None = None
+    max_archive_bytes: int | None = None
+    max_archive_ratio: float | None = None
     #: Payload mirrors per repository (see the module docstring); built-in ones by default.
     mirrors: MirrorTable = field(default_factory=resolve_mirrors)
 
@@ -343,5 +377,13 @@ class Settings:
             read_timeout=_env_number(env, "HUBTOOLS_READ_TIMEOUT", 60.0, minimum=0.001),
             retries=int(_env_number(env, "HUBTOOLS_RETRIES", 5, minimum=0)),
             backoff=_env_number(env, "HUBTOOLS_BACKOFF", 1.0, minimum=0),
+            min_speed=_env_number(env, "HUBTOOLS_MIN_SPEED", 1024.0, minimum=0),
+            min_speed_time=_env_number(env, "HUBTOOLS_MIN_SPEED_TIME", 30.0, minimum=0.001),
+            deadline=_env_number(env, "HUBTOOLS_DEADLINE", 0.0, minimum=0),
+            max_archive_members=_env_int(env, "HUBTOOLS_MAX_ARCHIVE_MEMBERS"),
+            max_archive_bytes=_env_int(env, "HUBTOOLS_MAX_ARCHIVE_BYTES"),
+            max_archive_ratio=(
+                _env_number(env, "HUBTOOLS_MAX_ARCHIVE_RATIO", 0.0, minimum=1) or None
+            ),
             mirrors=table,
         )

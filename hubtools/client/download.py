@@ -8,8 +8,8 @@ It never renames anything into place: the cache does that once it is verified.
 from __future__ import annotations
 
 import hashlib
-import http.client
 import logging
+import os
 import queue
 import re
 import sys
@@ -22,11 +22,16 @@ from typing import TYPE_CHECKING, BinaryIO
 from hubtools.client.config import Settings
 from hubtools.client.transport import (
     CHUNK,
+    Attempts,
+    Pace,
     Retryable,
+    body_errors,
+    body_length,
+    body_reader,
     file_path,
+    is_timeout,
     new_session,
     open_http,
-    sleep_before,
     sniff,
 )
 from hubtools.errors import DownloadError, WrongContentError
@@ -43,6 +48,9 @@ log = logging.getLogger(__name__)
 #: fixed (a few MiB) whatever the file size.
 BUFFER = 1 << 20
 BUFFERS = 6
+#: Bytes at the start of a file looked at to tell a model from a page or a pointer.
+SNIFF = 4096
+_KEPT = "what arrived is kept; the next try resumes from it"
 
 
 @dataclass(frozen=True)
@@ -164,47 +172,12 @@ class _Sink:
             thread.join()
 
 
-def _reader(resp: requests.Response) -> Callable[[memoryview], int]:
-    """``readinto`` for the body of ``resp``, as raw as possible.
-
-    With no content coding (hubtools asks for ``identity``) the body is read
-    straight from http.client into our buffer, skipping urllib3's per-read
-    copies; otherwise through urllib3, which decodes it.
-    """
-    raw = resp.raw
-    fp = getattr(raw, "_fp", None)
-    coding = resp.headers.get("Content-Encoding", "").strip().lower()
-    if isinstance(fp, http.client.HTTPResponse) and coding in ("", "identity"):
-        return fp.readinto
-    pending = bytearray()
-
-    def readinto(view: memoryview) -> int:
-        while not pending:
-            block = raw.read(len(view), decode_content=True)
-            if not block:
-                return 0
-            pending.extend(block)
-        n = min(len(view), len(pending))
-        view[:n] = pending[:n]
-        del pending[:n]
-        return n
-
-    return readinto
-
-
 def _declared_total(resp: requests.Response) -> int | None:
     """The whole file's size as the answer gives it (Content-Length, or a 206's Content-Range)."""
     if resp.status_code == 206:
         match = re.search(r"/(\d+)\s*$", resp.headers.get("Content-Range", ""))
         return int(match.group(1)) if match else None
     length = resp.headers.get("Content-Length", "")
-    return int(length) if length.strip().isdigit() else None
-
-
-def _body_length(resp: requests.Response) -> int | None:
-    length = resp.headers.get("Content-Length", "")
-    if resp.headers.get("Content-Encoding", "").strip().lower() not in ("", "identity"):
-        return None
     return int(length) if length.strip().isdigit() else None
 
 
@@ -245,6 +218,15 @@ def _hash_existing(f: BinaryIO, size: int) -> hashlib._Hash:
     return h
 
 
+def _open_part(part: Path, *, append: bool) -> BinaryIO:
+    """Open ``part`` to append to it (or emptied), refusing a symlink: a link
+    planted in a shared cache must not make a download write outside it.
+    Raises OSError."""
+    flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    fd = os.open(part, flags | (os.O_APPEND if append else os.O_TRUNC), 0o666)
+    return open(fd, "a+b" if append else "w+b")
+
+
 def download_to(
     url: str,
     part: Path,
@@ -258,28 +240,37 @@ def download_to(
     Bytes already in ``part`` are kept and the rest is asked for with a
     ``Range`` header; a server that ignores it makes the download start over.
     Redirects are followed (at most 10; the sha256 is of what the last one
-    served). Returns the size and sha256 of the whole file; the caller compares
-    them with what it expects (this function does not rename anything).
+    served). Failed attempts are retried and bodies cut short resumed as
+    :class:`~hubtools.client.transport.Attempts` says, within the speed rules
+    and deadline of a :class:`~hubtools.client.transport.Pace`. Returns the
+    size and sha256 of the whole file; the caller compares them with what it
+    expects (this function does not rename anything).
 
     Raises :class:`~hubtools.errors.WrongContentError` on a 404 (with the URL),
     an LFS pointer, HTML page or over-quota body, or a size other than
     ``expected_size`` (announced or sent), before writing any of it when it
     can tell; :class:`~hubtools.errors.DownloadError` on a redirect loop,
-    another HTTP error, or when the retries run out (``part`` then keeps what
-    arrived, for a later resume).
+    another HTTP error, when the retries run out or a speed rule or the
+    deadline ends the download, saying which (``part`` then keeps what
+    arrived, for a later resume); OSError when ``part`` cannot be written.
     """
     if url.startswith("file:"):
         return _copy_file(file_path(url), part, desc, settings)
-    session = new_session()
-    attempt = 0
-    with session, part.open("a+b") as f:
+    with (
+        new_session() as session,
+        _open_part(part, append=True) as f,
+        Pace(url, settings, kept=_KEPT) as pace,
+    ):
         offset = f.seek(0, 2)
+        if expected_size is not None and offset > expected_size:
+            offset = 0  # longer than the file, so not a beginning of it
         sink = _Sink(f, _hash_existing(f, offset))
         bar = _progress(expected_size, offset, desc, settings)
+        attempts = Attempts(url, settings, pace, kept=_KEPT)
+        best = offset
         try:
-            while True:
-                if expected_size is not None and offset == expected_size:
-                    break
+            while expected_size is None or offset != expected_size:
+                pace.check()
                 headers = {"Accept-Encoding": "identity"}
                 if offset:
                     headers["Range"] = f"bytes={offset}-"
@@ -291,24 +282,59 @@ def download_to(
                             sink.h = _hash_existing(f, 0)
                             offset = 0
                             bar.reset(expected_size)  # type: ignore[attr-defined]
-                        offset = _receive(resp, url, sink, offset, expected_size, bar)
+                        offset = _receive(resp, url, sink, offset, expected_size, bar, pace)
                     break
                 except Retryable as err:
                     sink.wait()
                     offset = f.seek(0, 2)  # what arrived before the cut is kept
-                    attempt += 1
-                    if attempt > settings.retries:
-                        raise DownloadError(
-                            f"{url}: {err}; gave up after {attempt} attempts "
-                            "(what arrived is kept; the next try resumes from it)"
-                        ) from err
-                    sleep_before(attempt, err, settings, url)
+                    attempts.failed(err, progressed=offset > best)
+                    best = max(best, offset)
             h = sink.wait()
         finally:
             sink.close()
             bar.close()  # type: ignore[attr-defined]
         f.flush()
     return Fetched(size=offset, sha256=h.hexdigest())
+
+
+def _fill(
+    view: memoryview, readinto: Callable[[memoryview], int], pace: Pace, at_least: int
+) -> tuple[int, bool, BaseException | None]:
+    """Read into ``view`` until it is full, the body ends, or the pace ticks with
+    at least ``at_least`` bytes in: ``(bytes read, ended, connection error)``."""
+    filled = 0
+    ticks = pace.ticks
+    try:
+        while filled < len(view):
+            n = readinto(view[filled:])
+            if not n:
+                return filled, True, None
+            filled += n
+            pace.got += n
+            if pace.ticks != ticks:
+                # Once a tick: a slow body is written as it comes, and the loop
+                # stops here when a rule fired but its socket could not be shut.
+                if pace.fired:
+                    return filled, True, None
+                if filled >= at_least:
+                    break
+    except body_errors() as err:
+        if isinstance(err, DownloadError):
+            raise
+        return filled, True, err
+    return filled, False, None
+
+
+def _check_start(resp: requests.Response, url: str, head: bytes, expected_size: int | None) -> None:
+    """Raise WrongContentError when the first bytes of the file, or the size the
+    answer gives, say that it is not the file."""
+    sniff(url, resp.status_code, resp.headers.get("Content-Type", ""), head)
+    total = _declared_total(resp)
+    if None not in (total, expected_size) and total != expected_size:
+        raise WrongContentError(
+            f"{url}: the server offers {total} bytes, the manifest says "
+            f"{expected_size}; it serves a different file"
+        )
 
 
 def _receive(
@@ -318,61 +344,52 @@ def _receive(
     offset: int,
     expected_size: int | None,
     bar: object,
+    pace: Pace,
 ) -> int:
-    """Hand the body of ``resp`` to ``sink`` (file at ``offset``, and hash); the new offset.
+    """Hand the body of ``resp`` to ``sink`` (file at ``offset``, and hash) as it
+    arrives; the new offset.
 
-    Raises Retryable when the body is cut short, WrongContentError when it
-    is not the file or has the wrong size.
+    Raises Retryable when the body is cut short or a speed rule fired,
+    WrongContentError when it is not the file or has the wrong size.
     """
-    import requests
-    import urllib3
-
-    readinto = _reader(resp)
-    length = _body_length(resp)
-    received = 0
-    first = offset == 0
-    try:
-        while True:
-            buf = sink.buffer()
-            try:
-                with memoryview(buf) as view:
-                    n = readinto(view)
-                    if first and n:
-                        first = False
-                        content_type = resp.headers.get("Content-Type", "")
-                        sniff(url, resp.status_code, content_type, bytes(view[: min(n, 4096)]))
-                        total = _declared_total(resp)
-                        if None not in (total, expected_size) and total != expected_size:
-                            raise WrongContentError(
-                                f"{url}: the server offers {total} bytes, the manifest says "
-                                f"{expected_size}; it serves a different file"
-                            )
-                    if not n:
-                        sink.give_back(buf)
-                        break
-                    if expected_size is not None and offset + n > expected_size:
-                        raise WrongContentError(
-                            f"{url}: the server sent more than the "
-                            f"{expected_size} bytes the manifest gives"
-                        )
-            except BaseException:
-                sink.give_back(buf)
-                raise
-            sink.submit(buf, n)
-            offset += n
-            received += n
-            bar.update(n)  # type: ignore[attr-defined]
-    except (
-        urllib3.exceptions.HTTPError,
-        requests.RequestException,
-        http.client.HTTPException,
-        OSError,
-    ) as err:
-        if isinstance(err, DownloadError) or err is sink.error:
-            raise  # not the network: the body is wrong, or the file cannot be written
-        raise Retryable(f"body cut short after byte {offset}: {err}") from err
+    readinto = body_reader(resp)
+    length = body_length(resp)
+    pace.body_started(resp)
+    start = offset
+    head = offset == 0  # the file's first bytes are looked at before any is kept
+    ended, failure = False, None
+    while not ended:
+        buf = sink.buffer()
+        try:
+            with memoryview(buf) as view:
+                filled, ended, failure = _fill(view, readinto, pace, SNIFF if head else 1)
+            if head and filled:
+                head = False
+                _check_start(resp, url, bytes(buf[: min(filled, SNIFF)]), expected_size)
+            if expected_size is not None and offset + filled > expected_size:
+                raise WrongContentError(
+                    f"{url}: the server sent more than the {expected_size} bytes the manifest gives"
+                )
+        except BaseException:
+            sink.give_back(buf)
+            raise
+        if not filled:
+            sink.give_back(buf)
+            continue
+        sink.submit(buf, filled)
+        offset += filled
+        bar.update(filled)  # type: ignore[attr-defined]
+    received = offset - start
+    if failure is not None:
+        raise Retryable(
+            f"body cut short after byte {offset}: {failure}", cut=not is_timeout(failure)
+        ) from failure
+    if pace.fired:
+        raise Retryable(f"stopped after byte {offset}")  # Attempts takes the rule's own error
     if length is not None and received < length:
-        raise Retryable(f"body cut short after byte {offset} ({received} of {length} bytes)")
+        raise Retryable(
+            f"body cut short after byte {offset} ({received} of {length} bytes)", cut=True
+        )
     if expected_size is not None and offset < expected_size:
         raise WrongContentError(
             f"{url}: the server sent {offset} bytes, the manifest says {expected_size}; "
@@ -386,7 +403,7 @@ def _copy_file(src: Path, part: Path, desc: str, settings: Settings) -> Fetched:
     h = hashlib.sha256()
     size = 0
     try:
-        with src.open("rb") as fin, part.open("wb") as fout:
+        with src.open("rb") as fin, _open_part(part, append=False) as fout:
             head = fin.read(4096)
             sniff(src.as_uri(), 200, "", head)
             fin.seek(0)

@@ -11,6 +11,8 @@ cache. This module never prints; the trust prompt is injected.
 from __future__ import annotations
 
 import contextvars
+import dataclasses
+import functools
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -232,7 +234,9 @@ class Hub:
         name), DownloadError when none served the file (with one note per
         source; with a single source, that source's own error),
         NotCachedError (offline and absent), UntrustedRepositoryError,
-        ManifestError (unsafe path or sha), UsageError (bad ``repo``).
+        ManifestError (unsafe path or sha), UsageError (bad ``repo``),
+        FileWriteError when the cache is read-only and the file must be
+        fetched (a cached, verified file needs no write).
         """
         call = _Call(self.settings, force_reload, silent, trust_repo)
         return self._fetch_file(call, repo, model, path, sha, size)
@@ -254,7 +258,7 @@ class Hub:
             )
         if not ensure_trust(repository, settings, trust_repo=call.trust_repo, prompt=self._prompt):
             return None
-        with cache.locked(target):
+        with cache.writing(settings.cache_dir, f"download {model} ({path})"), cache.locked(target):
             # Another process may have fetched it while this one waited for the lock.
             if not force_reload and self._verified(target, sha, size, model, settings):
                 say("Using cached %s model from %s", model, target)
@@ -322,7 +326,8 @@ class Hub:
         if not target.is_file():
             return False
         try:
-            cache.verify_file(target, sha, size, what=f"cached {model} ({target})")
+            with cache.writing(settings.cache_dir, f"replace the corrupt cached {model}"):
+                cache.verify_file(target, sha, size, what=f"cached {model} ({target})")
         except ChecksumMismatchError as err:
             if settings.offline:
                 raise
@@ -330,14 +335,31 @@ class Hub:
             return False
         return True
 
-    def _extracted(self, got: Download, force: bool) -> Path:
-        """The folder ``got`` (a cached archive) is extracted into: extracted
-        again after a new download, with ``force``, or when it is missing.
-        Raises UnsafeArchiveError for an unsafe or unreadable archive."""
+    @staticmethod
+    def _extracted(got: Download, force: bool, settings: Settings) -> Path:
+        """The folder ``got`` (a cached archive) is extracted into, checked against
+        the record of its extraction (see :func:`cache.check_extracted`).
+
+        Extracted again after a new download, with ``force``, or when the
+        folder is missing or differs from its record (the archive's own
+        sha256 was just verified); a folder that matches is used without
+        any write, so a read-only cache still loads it. Raises
+        UnsafeArchiveError for an unsafe or unreadable archive,
+        FileWriteError when the cache is read-only and it must be extracted.
+        """
         dest = cache.extracted_folder(got.path)
-        with cache.locked(dest):
-            if force or not got.from_cache or not dest.is_dir():
-                archives.safe_extract(got.path, dest)
+        reuse = not force and got.from_cache
+        if reuse and cache.check_extracted(dest) is None:
+            return dest
+        limits = _limits(settings)
+        with cache.writing(settings.cache_dir, f"extract {got.path.name}"), cache.locked(dest):
+            problem = cache.check_extracted(dest) if reuse else None
+            if reuse and problem is None:
+                return dest  # another process extracted it while this one waited
+            if problem is not None and dest.exists():
+                log.warning("%s: %s; extracting it again from the verified archive", dest, problem)
+            extract = functools.partial(archives.safe_extract, limits=limits)
+            cache.extract_into(got.path, dest, extract)
         return dest
 
     def download_model(
@@ -374,7 +396,7 @@ class Hub:
         )
         if got is None or kind is None:
             return None if got is None else got.path
-        dest = self._extracted(got, call.force_reload)
+        dest = self._extracted(got, call.force_reload, call.settings)
         return archives.find_single_model(dest, f"{entry.model} ({entry.model_path})")
 
     def download_model_with_test_data(
@@ -406,7 +428,7 @@ class Hub:
         got = self._fetch_file(call, repo, entry.model, path, sha, size)
         if got is None:
             return None
-        return archives.find_model_folder(self._extracted(got, force_reload))
+        return archives.find_model_folder(self._extracted(got, force_reload, call.settings))
 
     def load(
         self,
@@ -433,6 +455,17 @@ class Hub:
 
         # onnx.load reads external data relative to the model's own folder.
         return onnx.load(str(path))
+
+
+def _limits(settings: Settings) -> archives.Limits:
+    """The archive limits: the policy's defaults, with those the settings give."""
+    default = archives.DEFAULT_LIMITS
+    return dataclasses.replace(
+        default,
+        max_members=settings.max_archive_members or default.max_members,
+        max_bytes=settings.max_archive_bytes or default.max_bytes,
+        max_ratio=settings.max_archive_ratio or default.max_ratio,
+    )
 
 
 def _fetch_from(

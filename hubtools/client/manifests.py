@@ -195,9 +195,33 @@ def load_models(repository: Repository, settings: Settings) -> list[ModelInfo]:
         )
         return parse_manifest(kept_text, str(kept))
     infos = parse_manifest(text, repository.manifest_url)
-    kept.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(kept, text, keep_mode=False)
+    _keep(kept, text)
     return infos
+
+
+def _keep(kept: Path, text: str, level: int = logging.WARNING) -> None:
+    """Keep ``text`` at ``kept`` for offline use, when it differs from what is kept.
+
+    Under the file's lock, so that ``cache prune`` never removes a write in
+    progress. A cache that cannot be written still lists the models: the
+    copy is then not kept, with a message at ``level`` saying where and what
+    to do.
+    """
+    if _read_kept(kept, any_error=True) == text:
+        return
+    try:
+        with cache.locked(kept):
+            write_atomic(kept, text, keep_mode=False)
+    except OSError as err:
+        if not cache.is_read_only(err):
+            raise
+        log.log(
+            level,
+            "cannot keep the manifest at %s for offline use: the cache is read-only (%s); "
+            "make it writable, or point ONNX_HOME (--cache-dir) at a writable folder",
+            kept,
+            err.strerror,
+        )
 
 
 def _packaged_models(repository: Repository, kept: Path) -> list[ModelInfo]:
@@ -215,10 +239,5 @@ def _packaged_models(repository: Repository, kept: Path) -> list[ModelInfo]:
             f"be read: {err}; reinstall hubtools"
         ) from err
     infos = parse_manifest(text, f"{repository.spec} (hubtools/data/{repository.manifest_url})")
-    if _read_kept(kept, any_error=True) != text:
-        try:
-            kept.parent.mkdir(parents=True, exist_ok=True)
-            write_atomic(kept, text, keep_mode=False)
-        except OSError as err:  # a read-only cache still lists the models
-            log.debug("cannot keep %s: %s", kept, err)
+    _keep(kept, text, logging.DEBUG)  # only for prune: the shipped copy is always there
     return infos

@@ -1,7 +1,11 @@
 """Render what the hub client and the cache give: model tables and entries,
 where a download came from, and the cache listing, verification and pruning.
 Pure functions: they return what the CLI prints, never print, never import
-click, and never touch the network or the cache themselves."""
+click, and never touch the network or the cache themselves. Names, tags,
+paths and URLs come from manifests nobody vetted (``list`` and ``info`` need
+no trust), so every text line escapes control and bidi characters
+(:func:`~hubtools.render.text.escape_control`); JSON output escapes them as
+``\\u001b`` and stays valid JSON."""
 
 from __future__ import annotations
 
@@ -10,13 +14,18 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from hubtools.render.text import escape_control
+
 if TYPE_CHECKING:
     from hubtools.client.cache import CachedFile, VerifyResult
     from hubtools.hub import Download, ModelInfo
 
 
 def table(rows: Sequence[Sequence[str]], header: Sequence[str]) -> str:
-    """Columns padded to their widest cell, two spaces apart, no trailing blanks."""
+    """Columns padded to their widest cell, two spaces apart, no trailing blanks;
+    control characters in cells escaped."""
+    header = [escape_control(c) for c in header]
+    rows = [[escape_control(c) for c in r] for r in rows]
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     lines = [
         "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
@@ -66,7 +75,7 @@ def info_lines(found: ModelInfo) -> list[str]:
                     lines.append(f"{side[:-1]}: {name} {kind} {shape}")
     if md.get("model_with_data_path"):
         lines.append(f"test data: {md.get('model_with_data_path')}")
-    return lines
+    return [escape_control(line) for line in lines]
 
 
 def info_json(found: ModelInfo) -> str:
@@ -77,7 +86,12 @@ def info_json(found: ModelInfo) -> str:
 def download_source(got: Download) -> str:
     """``hubtools: <model_path> from <URL or cache>``: which source served a download."""
     where = "cache" if got.from_cache else got.source
-    return f"hubtools: {got.model_path} from {where}"
+    return escape_control(f"hubtools: {got.model_path} from {where}")
+
+
+def local_path(path: Path) -> str:
+    """A path in the cache, as ``hubtools download`` prints it."""
+    return escape_control(str(path))
 
 
 # ---- cache -----------------------------------------------------------------------
@@ -91,7 +105,8 @@ def cache_table(items: Sequence[CachedFile], root: Path) -> str:
 
 def cache_total(items: Sequence[CachedFile], root: Path) -> str:
     """``total: N file(s), B bytes in <root>``."""
-    return f"total: {len(items)} file(s), {sum(i.size for i in items)} bytes in {root}"
+    total = sum(i.size for i in items)
+    return escape_control(f"total: {len(items)} file(s), {total} bytes in {root}")
 
 
 def cache_json(items: Sequence[CachedFile], root: Path) -> str:
@@ -102,17 +117,29 @@ def cache_json(items: Sequence[CachedFile], root: Path) -> str:
 
 
 def verify_lines(results: Sequence[VerifyResult], root: Path) -> list[str]:
-    """One line per corrupt file found (and removed) by a cache verification."""
-    return [
-        f"{r.path.relative_to(root)}: got sha256 {r.actual}, name says {r.expected}; removed"
-        for r in results
-        if not r.ok
-    ]
+    """One line per corrupt model file or changed extracted folder a cache
+    verification found, and whether it was removed."""
+    lines = []
+    for r in results:
+        if r.ok:
+            continue
+        if r.kind == "extracted":
+            what = f"{r.path.relative_to(root)}: {r.actual}"
+            done = "removed (extracted again from its archive at the next load)"
+        else:
+            what = f"{r.path.relative_to(root)}: got sha256 {r.actual}, name says {r.expected}"
+            done = "removed"
+        lines.append(escape_control(f"{what}; {done if r.kept is None else 'kept: ' + r.kept}"))
+    return lines
 
 
 def verify_summary(results: Sequence[VerifyResult]) -> str:
-    """``N file(s) checked, M corrupt``."""
-    return f"{len(results)} file(s) checked, {sum(1 for r in results if not r.ok)} corrupt"
+    """``N file(s) checked, M corrupt`` (and the extracted folders, when there are some)."""
+    folders = sum(1 for r in results if r.kind == "extracted")
+    checked = f"{len(results) - folders} file(s)"
+    if folders:
+        checked += f" and {folders} extracted folder(s)"
+    return f"{checked} checked, {sum(1 for r in results if not r.ok)} corrupt"
 
 
 def _verb(dry_run: bool) -> str:
@@ -122,9 +149,27 @@ def _verb(dry_run: bool) -> str:
 def prune_lines(removed: Sequence[CachedFile], root: Path, *, dry_run: bool) -> list[str]:
     """One line per file a prune removed (or, with ``dry_run``, would remove)."""
     verb = _verb(dry_run)
-    return [f"{verb} {i.kind} {i.path.relative_to(root)} ({i.size} bytes)" for i in removed]
+    return [
+        escape_control(f"{verb} {i.kind} {i.path.relative_to(root)} ({i.size} bytes)")
+        for i in removed
+    ]
 
 
-def prune_summary(removed: Sequence[CachedFile], *, dry_run: bool) -> str:
-    """``removed N item(s), B bytes`` (``would remove`` with ``dry_run``)."""
-    return f"{_verb(dry_run)} {len(removed)} item(s), {sum(i.size for i in removed)} bytes"
+def prune_in_use_lines(in_use: Sequence[CachedFile], root: Path) -> list[str]:
+    """One line per file a prune kept because a running process holds its lock."""
+    return [
+        escape_control(
+            f"kept {i.kind} {i.path.relative_to(root)} ({i.size} bytes): in use by a "
+            "running download or extraction"
+        )
+        for i in in_use
+    ]
+
+
+def prune_summary(
+    removed: Sequence[CachedFile], *, dry_run: bool, in_use: Sequence[CachedFile] = ()
+) -> str:
+    """``removed N item(s), B bytes`` (``would remove`` with ``dry_run``), and how
+    many were kept because they are in use."""
+    text = f"{_verb(dry_run)} {len(removed)} item(s), {sum(i.size for i in removed)} bytes"
+    return text + (f"; {len(in_use)} in use, kept" if in_use else "")

@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.client_support import Fault, Zoo, build_repo, serve_zoo
+from tests.client_support import (
+    Fault,
+    FixtureModel,
+    Zoo,
+    build_repo,
+    serve_zoo,
+    tiny_model_bytes,
+)
 from tests.conftest import RunCli
 
 
@@ -134,3 +142,97 @@ def test_options_show_their_environment_variables(run_cli: RunCli) -> None:
     help_text = run_cli("download", "--help").stdout
     for var in ("HUBTOOLS_REPO", "HUBTOOLS_OFFLINE", "HUBTOOLS_NO_PROGRESS"):
         assert var in help_text
+
+
+def test_no_lock_file_stays_beside_cached_files(run_cli: RunCli, zoo: Zoo) -> None:
+    assert run_cli("download", "mnist", "--with-test-data").exit_code == 0
+    assert run_cli("download", "resnet18").exit_code == 0
+    assert run_cli("cache", "verify").exit_code == 0
+    assert not list(zoo.cache.rglob("*.lock"))
+    assert "lock" not in {ln.split()[1] for ln in run_cli("cache", "ls").stdout.splitlines()[1:-1]}
+
+
+def test_prune_lists_what_it_kept_because_a_download_holds_it(run_cli: RunCli, zoo: Zoo) -> None:
+    from hubtools.client.cache import locked
+
+    target = zoo.cache / "vision" / f"{'ab' * 32}_m.onnx"
+    target.parent.mkdir(parents=True)
+    partial = target.with_name(target.name + ".partial")
+    partial.write_bytes(b"half")
+    taken, done = threading.Event(), threading.Event()
+
+    def download() -> None:
+        with locked(target):
+            taken.set()
+            done.wait(10)
+
+    thread = threading.Thread(target=download)
+    thread.start()
+    taken.wait(5)
+    try:
+        run = run_cli("cache", "prune")
+    finally:
+        done.set()
+        thread.join(5)
+    assert run.exit_code == 0
+    assert run.stdout == (
+        f"kept partial vision/{partial.name} (4 bytes): in use by a running download or "
+        "extraction\n"
+    )
+    assert run.stderr == "removed 0 item(s), 0 bytes; 1 in use, kept\n"
+    assert run_cli("cache", "prune").stdout == f"removed partial vision/{partial.name} (4 bytes)\n"
+
+
+# Control sequences a manifest could carry: clear the screen, set the window
+# title (OSC ... BEL), colours, a C1 CSI, and a right-to-left override.
+EVIL_NAME = "evil\x1b[2J\x1b]0;owned\x07\u202eman"
+EVIL_TAGS = ["red\x1b[31m", "\x9b1;1H"]
+EVIL_PATH = "vision/m\u202egnp\x85.onnx"
+
+
+@pytest.fixture
+def evil_zoo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Zoo]:
+    root = tmp_path / "evil"
+    build_repo(root, [FixtureModel(EVIL_NAME, 12, EVIL_PATH, tiny_model_bytes(12), EVIL_TAGS)])
+    with serve_zoo(tmp_path, monkeypatch) as z:
+        z.server.add_repo("acme", "evil", "main", root)
+        monkeypatch.setenv("HUBTOOLS_TRUSTED_REPOS", "acme/evil")
+        yield z
+
+
+def test_list_and_info_escape_what_the_manifest_says(run_cli: RunCli, evil_zoo: Zoo) -> None:
+    run = run_cli("list", "--repo", "acme/evil:main")
+    assert run.exit_code == 0, run.stderr
+    assert run.stdout == (
+        "MODEL                                 OPSET  TAGS                   PATH\n"
+        "evil\\x1b[2J\\x1b]0;owned\\x07\\u202eman  12     red\\x1b[31m, \\x9b1;1H  "
+        "vision/m\\u202egnp\\x85.onnx\n"
+    )
+    run = run_cli("info", EVIL_NAME, "--repo", "acme/evil:main")
+    assert run.stdout.splitlines()[:3] == [
+        "model: evil\\x1b[2J\\x1b]0;owned\\x07\\u202eman",
+        "opset: 12",
+        "path: vision/m\\u202egnp\\x85.onnx",
+    ]
+    assert "tags: red\\x1b[31m, \\x9b1;1H" in run.stdout
+    for out in (run_cli("list", "--repo", "acme/evil:main").stdout, run.stdout):
+        assert not set(out) & {"\x1b", "\x07", "\x9b", "\x85", "\u202e"}
+    # JSON escapes them its own way (json.dumps' ensure_ascii) and stays valid JSON.
+    for args in (("list",), ("info", EVIL_NAME)):
+        run = run_cli(*args, "--repo", "acme/evil:main", "--format", "json")
+        assert run.stdout.isascii()
+        assert "\\u001b[2J" in run.stdout
+        data = json.loads(run.stdout)
+        entry = data[0] if isinstance(data, list) else data
+        assert (entry["model"], entry["model_path"]) == (EVIL_NAME, EVIL_PATH)
+
+
+def test_download_and_cache_commands_escape_paths(run_cli: RunCli, evil_zoo: Zoo) -> None:
+    run = run_cli("download", EVIL_NAME, "--repo", "acme/evil:main")
+    assert run.exit_code == 0, run.stderr
+    assert run.stdout.endswith("_m\\u202egnp\\x85.onnx\n")
+    assert "hubtools: vision/m\\u202egnp\\x85.onnx from http://" in run.stderr
+    for args in (("cache", "ls"), ("cache", "verify"), ("cache", "prune", "--dry-run")):
+        out = run_cli(*args)
+        assert not set(out.stdout + out.stderr) & {"\x85", "\u202e"}, args
+    assert "_m\\u202egnp\\x85.onnx" in run_cli("cache", "ls").stdout

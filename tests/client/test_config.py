@@ -58,7 +58,16 @@ def test_environment_switches(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.mark.parametrize(
     ("name", "value"),
-    [("HUBTOOLS_OFFLINE", "maybe"), ("HUBTOOLS_RETRIES", "many"), ("HUBTOOLS_BACKOFF", "-1")],
+    [
+        ("HUBTOOLS_OFFLINE", "maybe"),
+        ("HUBTOOLS_RETRIES", "many"),
+        ("HUBTOOLS_BACKOFF", "-1"),
+        ("HUBTOOLS_MIN_SPEED", "fast"),
+        ("HUBTOOLS_MIN_SPEED_TIME", "0"),
+        ("HUBTOOLS_DEADLINE", "-5"),
+        ("HUBTOOLS_MAX_ARCHIVE_MEMBERS", "1.5"),
+        ("HUBTOOLS_MAX_ARCHIVE_RATIO", "0.5"),
+    ],
 )
 def test_bad_environment_values_say_which(
     monkeypatch: pytest.MonkeyPatch, name: str, value: str
@@ -66,6 +75,21 @@ def test_bad_environment_values_say_which(
     monkeypatch.setenv(name, value)
     with pytest.raises(UsageError, match=name):
         Settings.resolve()
+
+
+def test_speed_rules_deadline_and_archive_limits_come_from_the_environment(
+    tmp_path: Path,
+) -> None:
+    s = Settings.resolve(cache_dir=tmp_path, env={})
+    assert (s.min_speed, s.min_speed_time, s.deadline) == (1024.0, 30.0, 0.0)
+    assert (s.max_archive_members, s.max_archive_bytes, s.max_archive_ratio) == (None, None, None)
+    names = ("MIN_SPEED", "MIN_SPEED_TIME", "DEADLINE", "MAX_ARCHIVE_MEMBERS")
+    values = ("0", "0.5", "600", "10")
+    env = {f"HUBTOOLS_{name}": value for name, value in zip(names, values, strict=True)}
+    env |= {"HUBTOOLS_MAX_ARCHIVE_BYTES": "4096", "HUBTOOLS_MAX_ARCHIVE_RATIO": "50"}
+    s = Settings.resolve(cache_dir=tmp_path, env=env)
+    assert (s.min_speed, s.min_speed_time, s.deadline) == (0.0, 0.5, 600.0)
+    assert (s.max_archive_members, s.max_archive_bytes, s.max_archive_ratio) == (10, 4096, 50.0)
 
 
 def test_settings_are_frozen(tmp_path: Path) -> None:

@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy
 import pytest
 from onnx import numpy_helper
 
 from hubtools import hub
-from hubtools.client.cache import list_cache, prune_cache
+from hubtools.client import cache
+from hubtools.client.cache import Pruned, list_cache, prune_cache
 from hubtools.errors import ManifestError, ModelNotFoundError, UnsafeArchiveError
 from hubtools.hub import Hub
 from tests.client_support import (
@@ -24,6 +27,7 @@ from tests.client_support import (
     serve_zoo,
     sha256,
 )
+from tests.conftest import RunCli
 
 FOLDER = "Computer_Vision/extnet_Opset17_acme"
 
@@ -106,12 +110,16 @@ def test_prune_keeps_extracted_zip_folders_of_kept_archives(zoo: Zoo, tmp_path: 
     _publish(zoo, {f"{FOLDER}/extnet.zip": (data, "zip")})
     onnx_file = Hub().download_model("extnet_0", zoo.repo)
     assert onnx_file is not None
-    assert prune_cache(zoo.cache) == []
+    assert prune_cache(zoo.cache) == Pruned([], [])
     assert onnx_file.is_file()
     (zoo.cache / FOLDER / f"{sha256(data)}_extnet.zip").unlink()
-    removed = prune_cache(zoo.cache)
-    assert [r.kind for r in removed if r.kind != "lock"] == ["extracted"]
+    removed = prune_cache(zoo.cache).removed
+    assert sorted((r.kind, r.path.name) for r in removed) == [
+        ("extracted", f".{sha256(data)}_extnet.files.json"),  # the record of the extraction
+        ("extracted", f"{sha256(data)}_extnet"),
+    ]
     assert not onnx_file.exists()
+    assert sorted(p.name for p in (zoo.cache / FOLDER).iterdir()) == []
 
 
 def _zip(files: dict[str, bytes]) -> bytes:
@@ -196,3 +204,62 @@ def test_cli_download_prints_the_extracted_model_path(zoo: Zoo, tmp_path: Path) 
     assert result.exit_code == 0, result.output
     folder = zoo.cache / FOLDER / f"{sha256(data)}_extnet"
     assert Path(result.stdout.strip()) == folder / "extnet" / "model.onnx"
+
+
+def _extnet(zoo: Zoo, tmp_path: Path, kind: str = "tar.gz") -> tuple[Path, bytes]:
+    """Publish the external-data model as an archive; its extracted weights file and bytes."""
+    _, weights = external_data_model(tmp_path / "build" / "extnet")
+    data = pack(tmp_path / "build" / "extnet", kind)
+    _publish(zoo, {f"{FOLDER}/extnet.{kind}": (data, kind)})
+    onnx_file = Hub().download_model("extnet_0", zoo.repo)
+    assert onnx_file is not None
+    return onnx_file.parent / "weights.bin", weights
+
+
+def _bias(model: object) -> list[float]:
+    (bias,) = model.graph.initializer  # type: ignore[attr-defined]
+    return [float(x) for x in numpy_helper.to_array(bias).ravel()[:3]]
+
+
+@pytest.mark.parametrize("hash_on_load", [True, False])
+def test_changed_extracted_weights_are_extracted_again_on_load(
+    zoo: Zoo,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    hash_on_load: bool,
+) -> None:
+    weights_file, weights = _extnet(zoo, tmp_path)
+    if not hash_on_load:  # a model over the size hashed on each load: sizes and times
+        monkeypatch.setattr(cache, "HASH_ON_LOAD_MAX", 0)
+    tampered = bytearray(weights)
+    tampered[4:8] = numpy.float32(666).tobytes()  # the bias 1.0 becomes 666.0, same size
+    mtime = weights_file.stat().st_mtime_ns
+    weights_file.write_bytes(bytes(tampered))
+    if hash_on_load:  # even with the modification time put back, the hash sees it
+        os.utime(weights_file, ns=(mtime, mtime))
+    model = hub.load("extnet_0", zoo.repo)
+    assert _bias(model) == [0.0, 1.0, 2.0]
+    assert weights_file.read_bytes() == weights
+    assert "extracting it again from the verified archive" in caplog.text
+    assert zoo.server.media_hits(f"{FOLDER}/extnet.tar.gz") == 1  # the archive was fine
+
+
+def test_cache_verify_reports_changed_extracted_files(
+    zoo: Zoo, tmp_path: Path, run_cli: RunCli
+) -> None:
+    weights_file, weights = _extnet(zoo, tmp_path, "zip")
+    run = run_cli("cache", "verify")
+    assert (run.exit_code, run.stdout) == (0, "")
+    assert run.stderr.endswith("file(s) and 1 extracted folder(s) checked, 0 corrupt\n")
+    weights_file.write_bytes(b"\x00" * len(weights))
+    run = run_cli("cache", "verify")
+    assert run.exit_code == 1
+    folder = weights_file.parent.parent
+    assert run.stdout.startswith(
+        f"{folder.relative_to(zoo.cache)}: extnet/weights.bin has sha256 {sha256(bytes(256))}"
+    )
+    assert run.stdout.endswith("; removed (extracted again from its archive at the next load)\n")
+    assert "1 corrupt" in run.stderr
+    assert not folder.exists()
+    assert _bias(hub.load("extnet_0", zoo.repo)) == [0.0, 1.0, 2.0]

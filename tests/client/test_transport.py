@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from hubtools.client import transport
 from hubtools.client.config import Settings
 from hubtools.client.download import download_to
 from hubtools.client.transport import fetch_text
@@ -27,6 +28,14 @@ def server(tmp_path: Path) -> Iterator[HubServer]:
     with running_server() as srv:
         srv.add_repo("o", "r", "main", root)
         yield srv
+
+
+@pytest.fixture
+def waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """The waits scheduled between attempts, recorded instead of slept."""
+    seen: list[float] = []
+    monkeypatch.setattr(transport, "_sleep", seen.append)
+    return seen
 
 
 @pytest.fixture
@@ -76,12 +85,41 @@ def test_500_forever_gives_up_with_the_count(
         _get(server, settings, tmp_path)
 
 
-def test_429_honours_retry_after(server: HubServer, settings: Settings, tmp_path: Path) -> None:
-    server.fault(PATH, Fault("429", times=1, retry_after="1"))
-    start = time.monotonic()
+def test_429_honours_retry_after(
+    server: HubServer, settings: Settings, tmp_path: Path, waits: list[float]
+) -> None:
+    server.fault(PATH, Fault("429", times=2, retry_after="7"))
     part, _ = _get(server, settings, tmp_path)
-    assert time.monotonic() - start >= 0.9  # backoff alone would be 0.01 s
+    assert waits == [7.0, 7.0]  # backoff alone would be 0.01 and 0.02 s
     assert part.read_bytes() == DATA
+
+
+def test_backoff_doubles_and_failures_are_counted(
+    server: HubServer, settings: Settings, tmp_path: Path, waits: list[float]
+) -> None:
+    server.fault(PATH, Fault("500", times=-1))
+    with pytest.raises(DownloadError, match="gave up after 4 attempts"):
+        _get(server, settings, tmp_path)
+    assert waits == [0.01, 0.02, 0.04]
+    assert server.hits[f"/media/o/r/main/{PATH}"] == 4
+
+
+def test_a_wait_past_what_the_speed_rules_allow_is_not_waited(
+    server: HubServer, tmp_path: Path, waits: list[float]
+) -> None:
+    settings = Settings(cache_dir=tmp_path, retries=3, min_speed_time=5)
+    server.fault(PATH, Fault("429", times=-1, retry_after="30"))
+    with pytest.raises(DownloadError) as info:
+        _get(server, settings, tmp_path)
+    message = str(info.value)
+    assert "HTTP 429; the next attempt would start after 30.0 s" in message
+    assert "past the 10.0 s the speed rules allow for 0 bytes" in message
+    assert "HUBTOOLS_MIN_SPEED" in message
+    assert waits == []
+    settings = Settings(cache_dir=tmp_path, retries=3, min_speed=0, deadline=20)
+    with pytest.raises(DownloadError, match=r"past the deadline of 20 s \(HUBTOOLS_DEADLINE"):
+        _get(server, settings, tmp_path)
+    assert waits == []
 
 
 def test_truncated_body_resumes_with_range(
@@ -183,3 +221,113 @@ def test_file_url_is_copied_with_hash(tmp_path: Path, settings: Settings) -> Non
     assert got.sha256 == sha256(DATA)
     with pytest.raises(DownloadError, match="no such file"):
         download_to((tmp_path / "missing").as_uri(), tmp_path / "x.part", settings)
+
+
+# ---- servers that keep a download alive: speed rules, deadline, resumes ----------
+
+
+def _slow_rules(tmp_path: Path, **extra: float) -> Settings:
+    """Speed rules scaled down so that tests take a second: 1 KiB/s over 0.2 s."""
+    values = {"min_speed": 1024.0, "min_speed_time": 0.2, "backoff": 0.01, "retries": 3}
+    values.update(extra)
+    return Settings(cache_dir=tmp_path, read_timeout=10, **values)  # type: ignore[arg-type]
+
+
+def test_a_dripping_body_is_cut_by_the_speed_rules(
+    server: HubServer, tmp_path: Path, waits: list[float]
+) -> None:
+    # One byte every 50 ms resets any read timeout; before the rules it ran for 800 s.
+    server.fault(PATH, Fault("drip", times=-1, delay=0.05, after=100))
+    start = time.monotonic()
+    with pytest.raises(DownloadError) as info:
+        _get(server, _slow_rules(tmp_path), tmp_path)
+    assert time.monotonic() - start < 5
+    message = str(info.value)
+    assert "HUBTOOLS_MIN_SPEED" in message
+    assert "what arrived is kept; the next try resumes from it" in message
+    # Each too-slow attempt counted as a failure, with its backoff, until the
+    # whole download ran past what the rules allow for the bytes it got.
+    assert waits == [0.01, 0.02, 0.04][: len(waits)]
+    assert server.hits[f"/media/o/r/main/{PATH}"] == len(waits) + 1
+    assert (tmp_path / "blob.part").stat().st_size >= 100
+
+
+def test_too_slow_attempts_use_up_the_retries_and_say_why(
+    server: HubServer, tmp_path: Path, waits: list[float]
+) -> None:
+    # 15 bytes, then silence: every attempt makes a little progress, and is too slow.
+    server.fault(PATH, Fault("stall", times=-1, after=15))
+    settings = _slow_rules(tmp_path, min_speed=100, min_speed_time=0.3, retries=1)
+    with pytest.raises(DownloadError) as info:
+        _get(server, settings, tmp_path)
+    assert str(info.value).startswith(f"{_url(server)}: too slow: 15 bytes in 0.3 s, ")
+    assert "under the 100 bytes/s asked over 0.3 s (HUBTOOLS_MIN_SPEED" in str(info.value)
+    assert "gave up after 2 attempts" in str(info.value)
+    assert waits == [0.01]
+    assert (tmp_path / "blob.part").stat().st_size == 30  # each attempt's 15 bytes kept
+
+
+def test_dripped_headers_are_cut_too(server: HubServer, tmp_path: Path) -> None:
+    server.fault(PATH, Fault("drip_headers", times=-1, delay=0.05))
+    start = time.monotonic()
+    with pytest.raises(
+        DownloadError,
+        match=r"stopped after [0-9.]+ s, past the 0\.4 s the speed rules allow for 0 bytes",
+    ):
+        _get(server, _slow_rules(tmp_path), tmp_path)
+    assert time.monotonic() - start < 3
+
+
+def test_the_deadline_bounds_a_download_that_keeps_the_minimum_speed(
+    server: HubServer, tmp_path: Path
+) -> None:
+    server.fault(PATH, Fault("slow", times=-1, delay=0.1))  # 10 KiB/s: above the minimum
+    settings = _slow_rules(tmp_path, deadline=0.5)
+    with pytest.raises(DownloadError) as info:
+        _get(server, settings, tmp_path)
+    assert "past the deadline of 0.5 s (HUBTOOLS_DEADLINE" in str(info.value)
+    assert server.hits[f"/media/o/r/main/{PATH}"] == 1
+
+
+def test_a_server_cutting_every_answer_is_resumed_while_it_brings_new_bytes(
+    server: HubServer, tmp_path: Path, waits: list[float]
+) -> None:
+    # Before, each cut used up a retry: 6 attempts, then "gave up".
+    server.fault(PATH, Fault("cut", times=-1, after=1000))
+    settings = Settings(cache_dir=tmp_path, backoff=0.01, retries=1)
+    part, got = _get(server, settings, tmp_path)
+    assert got.sha256 == sha256(DATA)  # type: ignore[attr-defined]
+    assert part.read_bytes() == DATA
+    assert server.hits[f"/media/o/r/main/{PATH}"] == 17  # 16 KiB, 1000 bytes at a time
+    assert server.ranges[:2] == ["bytes=1000-", "bytes=2000-"]
+    assert waits == []
+
+
+def test_cuts_without_new_bytes_are_failures(
+    server: HubServer, tmp_path: Path, waits: list[float]
+) -> None:
+    # Range ignored and every answer cut at the same byte: nothing new after the first.
+    server.range_enabled = False
+    server.fault(PATH, Fault("cut", times=-1, after=1000))
+    settings = Settings(cache_dir=tmp_path, backoff=0.01, retries=2)
+    with pytest.raises(DownloadError, match="gave up after 3 attempts and 1 resumes after cuts"):
+        _get(server, settings, tmp_path)
+    assert waits == [0.01, 0.02]
+
+
+def test_a_reset_connection_is_resumed(
+    server: HubServer, settings: Settings, tmp_path: Path
+) -> None:
+    server.fault(PATH, Fault("reset", times=-1, after=5000))
+    settings = Settings(cache_dir=tmp_path, backoff=0.01, retries=1)
+    _, got = _get(server, settings, tmp_path)
+    assert got.sha256 == sha256(DATA)  # type: ignore[attr-defined]
+    assert server.ranges == ["bytes=5000-", "bytes=10000-", "bytes=15000-"]
+
+
+def test_a_dripping_manifest_is_cut_as_well(server: HubServer, tmp_path: Path) -> None:
+    server.fault(PATH, Fault("drip", times=-1, delay=0.05))
+    start = time.monotonic()
+    with pytest.raises(DownloadError, match="HUBTOOLS_MIN_SPEED"):
+        fetch_text(f"{server.url}/raw/o/r/main/{PATH}", _slow_rules(tmp_path))
+    assert time.monotonic() - start < 5
