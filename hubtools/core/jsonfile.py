@@ -132,6 +132,8 @@ class JSONDocument:
     text: str
     data: JSONValue
     oddities: tuple[Oddity, ...] = ()
+    #: False only when the parse saw no float (no fraction or exponent anywhere).
+    has_floats: bool = True
 
     def strict_data(self) -> JSONValue:
         """The data, when JSON's own rules hold: no duplicate key, no NaN/Infinity.
@@ -295,7 +297,7 @@ def parse_json(text: str, source: str) -> JSONDocument:
             f"{source}:1:1: the file starts with a UTF-8 byte-order mark; "
             "save it as UTF-8 without a BOM"
         )
-    seen_oddity = False
+    seen_oddity = seen_float = False
 
     def hook(pairs: list[tuple[str, JSONValue]]) -> dict[str, JSONValue]:
         nonlocal seen_oddity
@@ -309,7 +311,8 @@ def parse_json(text: str, source: str) -> JSONDocument:
         return _constant(name)
 
     def real(text: str) -> float:
-        nonlocal seen_oddity
+        nonlocal seen_oddity, seen_float
+        seen_float = True
         value = float(text)
         if value in (math.inf, -math.inf):  # 1e400: valid JSON, but no float holds it
             seen_oddity = True
@@ -359,7 +362,8 @@ def parse_json(text: str, source: str) -> JSONDocument:
     # (str.find is fast) before walking every string.
     strings = ("\\ud" in text or "\\uD" in text) and _SURROGATE_ESCAPE.search(text) is not None
     oddities = tuple(_walk_oddities(data, strings=strings)) if seen_oddity or strings else ()
-    return JSONDocument(source=source, text=text, data=data, oddities=oddities)
+    has_floats = seen_float or seen_oddity
+    return JSONDocument(source, text, data, oddities, has_floats)
 
 
 def read_json_file(path: Path, source: str | None = None) -> JSONDocument:

@@ -63,7 +63,8 @@ def _strict_integer(_checker: Any, instance: object) -> bool:
 
 
 @functools.cache
-def _validator() -> Any:
+def _validators() -> tuple[Any, Any]:
+    """jsonschema validators of the whole manifest and of one entry."""
     import jsonschema  # imported here: it costs ~0.1 s, and only validation needs it
 
     base = jsonschema.Draft202012Validator
@@ -71,7 +72,51 @@ def _validator() -> Any:
         base, type_checker=base.TYPE_CHECKER.redefine("integer", _strict_integer)
     )
     schema = load_schema()
-    return strict(_inline_refs(schema, schema["$defs"]))
+    inlined = _inline_refs(schema, schema["$defs"])
+    return strict(inlined), strict(inlined["items"])
+
+
+@functools.cache
+def _screen() -> Any | None:
+    """The same schema compiled by jsonschema-rs (about 100x faster), or None
+    where it is not installed. It only screens: it says which entries fail, and
+    jsonschema then describes those, so the problems are jsonschema's, word
+    for word, whichever engine ran."""
+    try:
+        import jsonschema_rs
+    except ImportError:  # pragma: no cover - a dependency; jsonschema does it all then
+        return None
+    return jsonschema_rs.Draft202012Validator(load_schema())
+
+
+def _failing_entries(data: list[JSONValue]) -> list[int] | None:
+    """Indices of the entries jsonschema-rs finds invalid, or None when it cannot
+    tell (not installed, a value it cannot take, an error outside the entries)."""
+    screen = _screen()
+    if screen is None:
+        return None
+    try:
+        found = {
+            error.instance_path[0] if error.instance_path else -1
+            for error in screen.iter_errors(data)
+        }
+    except Exception:  # a value Rust cannot hold (a huge integer, a lone surrogate)
+        return None
+    return None if -1 in found else sorted(int(i) for i in found)
+
+
+def _errors(data: JSONValue, screen: bool) -> Iterator[tuple[tuple[str | int, ...], Any]]:
+    """(absolute path, jsonschema error) for every way ``data`` breaks the schema."""
+    failing = _failing_entries(data) if screen and isinstance(data, list) else None
+    if failing is None:
+        for error in _validators()[0].iter_errors(data):
+            yield tuple(error.absolute_path), error
+        return
+    assert isinstance(data, list)
+    for index in failing:  # the whole schema is `items`: entries fail on their own
+        # jsonschema is imported only here: a valid manifest never needs it.
+        for error in _validators()[1].iter_errors(data[index]):
+            yield (index, *error.absolute_path), error
 
 
 def _short(value: object, limit: int = 60) -> str:
@@ -121,12 +166,17 @@ def _describe(error: Any) -> tuple[str, str | None]:
     return (message if len(message) <= 200 else f"value fails the schema's {kind!r}"), hint
 
 
-def schema_problems(data: JSONValue, source: str) -> Iterator[Problem]:
+def schema_problems(data: JSONValue, source: str, *, screen: bool = False) -> Iterator[Problem]:
     """Every way ``data`` breaks the manifest schema, as problems with JSON pointers
-    (positions are filled in later by the caller, which has the text)."""
+    (positions are filled in later by the caller, which has the text).
+
+    ``screen`` lets jsonschema-rs find the failing entries first; the caller
+    passes it only for data holding no float (a JSON parse says so), because
+    JSON Schema's ``integer`` takes 7.0 where hubtools' reading does not.
+    """
     said: set[tuple[str, str]] = set()
-    for error in _validator().iter_errors(data):
-        pointer = pointer_of(tuple(error.absolute_path))
+    for path, error in _errors(data, screen):
+        pointer = pointer_of(path)
         if error.validator == "dependentRequired":
             # jsonschema reports each missing dependency once per present key; say it once.
             if (pointer, error.validator) in said:
