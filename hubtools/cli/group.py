@@ -67,9 +67,66 @@ def _fail(err: BaseException, debug: bool) -> NoReturn:
     sys.exit(exit_code(err))
 
 
+def _set_verbosity(ctx: click.Context, change: int) -> None:
+    """Add ``change`` (+1 a ``-v``, -1 a ``-q``) to the run's verbosity and set
+    the ``hubtools`` logger's level from it: WARNING by default, one step of 10
+    per ``-v`` or ``-q``."""
+    root = ctx.find_root()
+    root.obj = root.obj or {}
+    level = root.obj.get("verbosity", 0) + change
+    root.obj["verbosity"] = level
+    log.setLevel(max(logging.DEBUG, min(logging.WARNING - 10 * level, logging.CRITICAL)))
+
+
+def _verbosity_option(*names: str, sign: int, help: str) -> click.Option:
+    def adjust(ctx: click.Context, _param: click.Parameter, count: int) -> None:
+        if count:
+            _set_verbosity(ctx, sign * count)
+
+    return click.Option(list(names), count=True, expose_value=False, callback=adjust, help=help)
+
+
+def quiet(ctx: click.Context) -> bool:
+    """True when ``-q`` was given (before or after the command): notes are not shown."""
+    obj = ctx.find_root().obj or {}
+    return bool(obj.get("verbosity", 0) < 0)
+
+
+class _Command(click.Command):
+    """A command that also takes ``-v``/``-q`` after its name, as every hubtools
+    command does, and shows its first sentence whole in the command list."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.params += [
+            _verbosity_option("-v", "--verbose", sign=1, help="More diagnostics on stderr."),
+            _verbosity_option("-q", "--quiet", sign=-1, help="Fewer diagnostics on stderr."),
+        ]
+
+    def get_short_help_str(self, limit: int = 45) -> str:
+        """The first sentence of the help, whole (click cuts it at ``limit``)."""
+        if self.short_help:
+            return self.short_help
+        first = (self.help or "").strip().split("\n\n", 1)[0]
+        sentence = " ".join(first.split()).split(". ", 1)[0].rstrip(".")
+        return sentence + "." if sentence else ""
+
+
+class _SubGroup(click.Group):
+    """A group of commands (``cache``) whose commands take ``-v``/``-q`` too."""
+
+    command_class = _Command
+
+    def get_short_help_str(self, limit: int = 45) -> str:
+        return _Command.get_short_help_str(self, limit)  # type: ignore[arg-type]
+
+
 class _Group(click.Group):
     """A group that turns the errors of :data:`EXIT_CODES` into a one-line
     message and their exit status, and Ctrl-C into exit 130."""
+
+    command_class = _Command
+    group_class = _SubGroup
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -88,8 +145,13 @@ class _Group(click.Group):
 @click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
 @click.pass_context
 def cli(ctx: click.Context, verbose: int, quiet: int, debug: bool) -> None:
-    """Generate, validate and use ONNX model hub manifests."""
-    ctx.obj = {"debug": debug}
+    """Generate, validate and use ONNX model hub manifests.
+
+    Every command takes -v/-q (more or fewer diagnostics on stderr) before or
+    after its name; results go to stdout. Exit status: 0 ok, 1 problems found,
+    2 usage or I/O error (each command's help says what its codes mean).
+    """
+    ctx.obj = {"debug": debug, "verbosity": verbose - quiet}
     _configure_logging(ctx, verbose, quiet)
 
 

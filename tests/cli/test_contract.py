@@ -1,0 +1,71 @@
+"""The output contract every command keeps: -v/-q before or after the command,
+help that states the exit codes, and a command list of whole sentences."""
+
+from __future__ import annotations
+
+import logging
+
+import click
+import pytest
+
+from hubtools.cli import cli
+from tests.conftest import RunCli
+
+
+def _commands(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    found = []
+    for name, command in sorted(group.commands.items()):
+        if isinstance(command, click.Group):
+            found += _commands(command, (*prefix, name))
+        else:
+            found.append((*prefix, name))
+    return found
+
+
+COMMANDS = _commands(cli)
+
+
+def test_every_command_is_walked() -> None:
+    assert {c[0] for c in COMMANDS} >= {
+        "validate", "generate", "diff", "inspect", "check-models", "list", "info", "download",
+        "cache",
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
+@pytest.mark.parametrize("flags", [("-v",), ("-q",), ("-qq",), ("-vv",), ("--quiet", "-v")])
+def test_verbosity_flags_after_the_command(
+    run_cli: RunCli, command: tuple[str, ...], flags: tuple[str, ...]
+) -> None:
+    run = run_cli(*command, *flags, "--help")
+    assert run.exit_code == 0, run.stderr
+    assert "-q, --quiet" in run.stdout
+
+
+def test_the_command_list_shows_whole_sentences(run_cli: RunCli) -> None:
+    listing = run_cli("--help").stdout.split("Commands:", 1)[1]
+    entries = " ".join(listing.split())
+    assert "..." not in entries
+    for name in ("validate", "generate", "check-models", "download"):
+        assert f" {name} " in f" {entries} "
+
+
+def test_q_and_v_after_the_command_set_the_log_level(run_cli: RunCli) -> None:
+    seen: list[int] = []
+    logger = logging.getLogger("hubtools")
+
+    @cli.command("_level", hidden=True)
+    def _level() -> None:
+        seen.append(logger.level)
+
+    try:
+        for args in (
+            ("_level",),
+            ("_level", "-q"),
+            ("-v", "_level", "-vv"),
+            ("-q", "_level", "-q"),
+        ):
+            assert run_cli(*args).exit_code == 0
+    finally:
+        del cli.commands["_level"]
+    assert seen == [logging.WARNING, logging.ERROR, logging.DEBUG, logging.CRITICAL]
