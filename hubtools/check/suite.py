@@ -225,13 +225,16 @@ def check_models(
     rtol: float | None = None,
     atol: float | None = None,
     compare_quantized: bool = False,
+    on_start: Callable[[int], None] | None = None,
     on_done: Callable[[Verdict], None] | None = None,
 ) -> CheckResult:
     """Check the selected models of the hub at ``root`` (see :func:`select_entries`).
 
     ``jobs`` models are checked at once, each in its own worker process;
-    ``timeout`` bounds each model. Raises UsageError for a bad selection,
-    option or ``hubtools.toml``, ManifestError when the manifest cannot be read.
+    ``timeout`` bounds each model. ``on_start(n)`` is called once with the
+    number of models selected, ``on_done(verdict)`` after each. Raises
+    UsageError for a bad selection, option or ``hubtools.toml``, ManifestError
+    when the manifest cannot be read.
     """
     if jobs < 1:
         raise UsageError(f"--jobs must be at least 1, got {jobs}")
@@ -243,6 +246,8 @@ def check_models(
     manifest = Manifest.load(manifest_path or root / MANIFEST_NAME)
     tolerances = _read_tolerances(root, rtol, atol)
     chosen = select_entries(root, manifest, models=models, paths=paths, changed_since=changed_since)
+    if on_start is not None:
+        on_start(len(chosen))
     threads = 1 if jobs > 1 else 0
     planned = [_job(root, e, tolerances, compare_quantized, threads) for e in chosen]
     verdicts: dict[str, Verdict] = {}

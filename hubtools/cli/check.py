@@ -17,14 +17,27 @@ from hubtools.cli.group import EXIT_OK, EXIT_PROBLEMS, cli
 from hubtools.cli.options import flag_option, format_option, jobs_option
 
 
-def _progress(total: int) -> tuple[Any, Any]:
-    """A progress bar on a terminal (None elsewhere) and the callback that moves it."""
-    if not sys.stderr.isatty() or total < 2:
-        return None, None
-    from tqdm import tqdm
+class _Progress:
+    """A bar of the models checked, on stderr when it is a terminal."""
 
-    bar = tqdm(total=total, unit="model", desc="checking", file=sys.stderr, leave=False)
-    return bar, lambda _verdict: bar.update(1)
+    def __init__(self) -> None:
+        self.bar: Any = None
+
+    def start(self, total: int) -> None:
+        if sys.stderr.isatty() and total > 1:
+            from tqdm import tqdm
+
+            self.bar = tqdm(
+                total=total, unit="model", desc="checking", file=sys.stderr, leave=False
+            )
+
+    def done(self, _verdict: object) -> None:
+        if self.bar is not None:
+            self.bar.update(1)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
 
 
 @cli.command("check-models")
@@ -87,10 +100,7 @@ def check_models_command(
     from hubtools.render.problems import github_command
 
     start = time.monotonic()
-    bar: Any = None
-    callback: Any = None
-    if fmt == "text":
-        bar, callback = _progress(-1 if manifest else 2)
+    progress = _Progress()
     try:
         result = check_models(
             repo,
@@ -103,11 +113,11 @@ def check_models_command(
             rtol=rtol,
             atol=atol,
             compare_quantized=compare_quantized,
-            on_done=callback,
+            on_start=progress.start if fmt == "text" else None,
+            on_done=progress.done,
         )
     finally:
-        if bar is not None:
-            bar.close()
+        progress.close()
     seconds = time.monotonic() - start
     if fmt == "json":
         click.echo(json_report(result, seconds))
