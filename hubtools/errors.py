@@ -13,12 +13,22 @@ Two kinds of failure:
 from __future__ import annotations
 
 import enum
-from collections.abc import Collection, Iterable, Iterator
+import tarfile
+import urllib.error
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
+
+_E = TypeVar("_E", bound="HubtoolsError")
 
 
 class HubtoolsError(Exception):
     """Base class of every error hubtools raises on purpose."""
+
+    def with_message(self: _E, message: str) -> _E:
+        """An error of the same class (and, for HTTP errors, the same status and
+        URL) that says ``message``. Raises nothing."""
+        return type(self)(message)
 
 
 class UsageError(HubtoolsError, ValueError):
@@ -96,8 +106,69 @@ class ChecksumMismatchError(HubtoolsError, AssertionError):
     """
 
 
-class DownloadError(HubtoolsError, OSError):
-    """A file could not be fetched (HTTP error, wrong content type, timeout)."""
+class DownloadError(HubtoolsError, urllib.error.URLError):
+    """A file could not be fetched (HTTP error, wrong content type, timeout).
+
+    Also a ``urllib.error.URLError`` (an ``OSError``), which ``onnx.hub``'s
+    ``urlopen`` raised when a file could not be fetched; ``reason`` is the message.
+    """
+
+    def __init__(self, message: str) -> None:
+        urllib.error.URLError.__init__(self, message)
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({str(self)!r})"
+
+
+class UnreachableError(DownloadError):
+    """No answer at all: the host name has no address, or every connection
+    failed or timed out through the retries (no network, a firewall, a server down)."""
+
+
+class HTTPStatusError(DownloadError, urllib.error.HTTPError):
+    """A server answered with an HTTP error status (after the retries, for 429 and 5xx).
+
+    Also a ``urllib.error.HTTPError``, as ``onnx.hub`` raised for a model file:
+    ``code`` is the status, ``url`` (and ``filename``) the URL, ``msg`` and
+    ``reason`` the status phrase, ``headers`` the answer's headers; ``str()``
+    is hubtools' whole message. It pickles and copies with all of these.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        url: str = "",
+        code: int = 0,
+        reason: str = "",
+        headers: Sequence[tuple[str, str]] = (),
+    ) -> None:
+        import email.message
+        import http.client
+
+        hdrs = email.message.Message()
+        for name, value in headers:
+            hdrs[name] = value
+        phrase = reason or http.client.responses.get(code, "")
+        urllib.error.HTTPError.__init__(self, url, code, phrase, hdrs, None)
+        self.args = (message,)
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({str(self)!r}, code={self.code})"
+
+    def __reduce__(self) -> tuple[object, ...]:
+        headers = tuple(self.hdrs.items()) if self.hdrs is not None else ()
+        return (type(self), (str(self), self.url, self.code, self.msg, headers))
+
+    def with_message(self, message: str) -> HTTPStatusError:
+        """The same status and URL, saying ``message``. Raises nothing."""
+        headers = tuple(self.hdrs.items()) if self.hdrs is not None else ()
+        return type(self)(message, self.url, self.code, self.msg, headers)
 
 
 class WrongContentError(DownloadError):
@@ -108,12 +179,56 @@ class WrongContentError(DownloadError):
     """
 
 
-class UntrustedRepositoryError(HubtoolsError, PermissionError):
-    """The repository is not trusted and trust was not granted."""
+class NotServedError(WrongContentError, HTTPStatusError):
+    """A source answered with an HTTP error status and no file: a 404, or an error
+    page or notice (an over-quota 403). An ``urllib.error.HTTPError`` with its code."""
+
+
+class WrongFileError(WrongContentError, ChecksumMismatchError):
+    """A source answered with success but sent something else than the file: a Git
+    LFS pointer, an HTML page, an over-quota notice, or another size than the
+    manifest's.
+
+    Also a :class:`ChecksumMismatchError` (an ``AssertionError``): ``onnx.hub``
+    hashed such a body and raised an ``AssertionError`` for its sha256.
+    """
+
+
+class WrongSizeError(WrongFileError):
+    """A source offered or sent another number of bytes than the manifest's
+    ``model_bytes``; the sha256 may still show that the manifest's size is the
+    one that is wrong."""
+
+
+class ManifestUnavailableError(DownloadError, AssertionError):
+    """A repository's manifest could not be fetched (an HTTP error, no answer, not
+    a manifest), and no copy kept from an earlier fetch could stand in.
+
+    Also an ``AssertionError`` ("Could not find manifest"), as ``onnx.hub``
+    raised, and a ``urllib.error.URLError``, as its ``urlopen`` raised when
+    the host could not be reached.
+    """
+
+
+class UntrustedRepositoryError(HubtoolsError, PermissionError, EOFError):
+    """The repository is not trusted and trust was not granted.
+
+    Also an ``EOFError``: ``onnx.hub`` asked on standard input, and where
+    there is nobody to answer (a job, a pipe at its end) its ``input()`` raised one.
+    """
 
 
 class UnsafeArchiveError(HubtoolsError, ValueError):
     """An archive holds a member that would escape its folder or is not a plain file."""
+
+
+class ExtractionRefusedError(UnsafeArchiveError, tarfile.TarError):
+    """The client refused to extract a downloaded archive (test data, or a model
+    with its external data): unsafe members, or not readable as an archive.
+
+    Also a ``tarfile.TarError``: ``onnx.hub`` extracted test data with tarfile,
+    whose filter and reader raised one.
+    """
 
 
 class Severity(str, enum.Enum):

@@ -12,8 +12,9 @@ differs on purpose. This module stays thin: each function builds a
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from hubtools.client import config
 from hubtools.client.config import ARCHIVE_REPO, DEFAULT_REPO, Settings
@@ -55,7 +56,7 @@ def _hub(repo: str, mirrors: Sequence[str] | None) -> Hub:
     return Hub(mirrors={repo: list(mirrors)})
 
 
-def set_dir(new_dir: str) -> None:
+def set_dir(new_dir: str | os.PathLike[str]) -> None:
     """Sets the current ONNX hub cache location (wins over ``$ONNX_HOME`` and ``$XDG_CACHE_HOME``).
 
     Raises nothing.
@@ -64,7 +65,15 @@ def set_dir(new_dir: str) -> None:
 
 
 def get_dir() -> str:
-    """Gets the current ONNX hub cache location, resolved now. Raises nothing."""
+    """Gets the current ONNX hub cache location. Raises nothing.
+
+    After :func:`set_dir`, the value it was given, unchanged, as ``onnx.hub``
+    returned it (a trailing ``/`` kept, a ``Path`` still a ``Path``);
+    otherwise the folder the environment gives, resolved now.
+    """
+    given = config.given_dir()
+    if given is not None:
+        return cast("str", given)
     return str(config.default_cache_dir())
 
 
@@ -76,9 +85,11 @@ def list_models(
     """Gets the list of model info consistent with a given name and tags.
 
     ``model`` matches names case-insensitively (None: all); ``tags`` keeps
-    models having any of them (None: no filter). Raises DownloadError when
-    the manifest cannot be fetched, ManifestError when it is unusable,
-    NotCachedError offline without a kept manifest, UsageError for a bad repo.
+    models having any of them (None: no filter). Raises
+    ManifestUnavailableError (an AssertionError and a urllib URLError, as
+    ``onnx.hub`` raised) when the manifest cannot be fetched and no copy is
+    kept, ManifestError (a ValueError) when it is unusable, NotCachedError
+    offline without a kept manifest, UsageError for a bad repo.
     """
     return Hub().list_models(repo, model, tags)
 
@@ -110,12 +121,17 @@ def load(
     :func:`last_download` says which source served the file. An archive
     entry (``model_archive`` in its metadata) is extracted and loaded with
     its external data. Returns None when the user answered no to the trust
-    prompt. Raises
+    prompt. Each error keeps the type ``onnx.hub`` raised: raises
     ChecksumMismatchError (an AssertionError) when the bytes do not match the
-    manifest, UntrustedRepositoryError when the repository is not trusted and
-    there is no terminal to ask, DownloadError, NotCachedError (offline),
-    ModelNotFoundError, ManifestError, UsageError, FileWriteError when the
-    cache is read-only and something must be fetched or extracted.
+    manifest (WrongFileError when a Git LFS pointer or a page came instead),
+    NotServedError or HTTPStatusError (a ``urllib.error.HTTPError``, with
+    ``code`` and ``url``) when the repository's host answered with an error
+    status, UnreachableError (a ``urllib.error.URLError``) when no source could
+    be reached, UntrustedRepositoryError (a PermissionError and an EOFError)
+    when the repository is not trusted and there is no terminal to ask,
+    NotCachedError (offline), ModelNotFoundError (an AssertionError),
+    ManifestUnavailableError, ManifestError, UsageError, FileWriteError when
+    the cache is read-only and something must be fetched or extracted.
     """
     return _hub(repo, mirrors).load(model, repo, opset, force_reload, silent, trust_repo=trust_repo)
 
@@ -136,8 +152,10 @@ def download_model_with_test_data(
 
     The folder holds the ``.onnx`` file and ``test_data_set_*`` folders.
     Returns None when the user answered no to the trust prompt. Raises
-    UnsafeArchiveError for a tarball with unsafe members, ModelNotFoundError
-    when the entry has no test data, and what :func:`load` raises.
+    ExtractionRefusedError (an UnsafeArchiveError and a tarfile.TarError, as
+    ``onnx.hub`` raised) for a tarball with unsafe members, NoTestDataError (a
+    KeyError, as ``onnx.hub`` raised) when the entry has no test data, and
+    what :func:`load` raises.
     """
     folder = _hub(repo, mirrors).download_model_with_test_data(
         model, repo, opset, force_reload, silent, trust_repo=trust_repo

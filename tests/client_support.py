@@ -596,3 +596,52 @@ def pack(folder: Path, kind: str) -> bytes:
         for name, data in files.items():
             zf.writestr(name, data)
     return buf.getvalue()
+
+
+def dead_url() -> str:
+    """A loopback URL whose port no longer listens: every connection is refused."""
+    with running_server() as gone:
+        return gone.url
+
+
+#: The one file of the bare repository ``o/r:main`` the transport tests fetch.
+BLOB = bytes(range(256)) * 64  # 16 KiB
+BLOB_PATH = "models/blob.onnx"
+
+
+@contextmanager
+def serve_blob(root: Path) -> Iterator[HubServer]:
+    """Serve a repository ``o/r:main`` (built in ``root``) holding :data:`BLOB` at
+    :data:`BLOB_PATH` and an empty manifest."""
+    (root / BLOB_PATH).parent.mkdir(parents=True)
+    (root / BLOB_PATH).write_bytes(BLOB)
+    (root / "ONNX_HUB_MANIFEST.json").write_text("[]")
+    with running_server() as server:
+        server.add_repo("o", "r", "main", root)
+        yield server
+
+
+@dataclass
+class Person:
+    """A trust prompt with someone behind it who gives ``answer`` (the injected seam)."""
+
+    answer: bool
+    asked: list[str] = field(default_factory=list)
+
+    def available(self) -> bool:
+        return True
+
+    def ask(self, message: str) -> bool:
+        self.asked.append(message)
+        return self.answer
+
+
+@dataclass
+class Nobody:
+    """A trust prompt with no one to ask (a job, a pipe)."""
+
+    def available(self) -> bool:
+        return False
+
+    def ask(self, message: str) -> bool:  # pragma: no cover - never asked
+        raise AssertionError(message)

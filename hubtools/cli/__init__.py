@@ -6,7 +6,7 @@ run, so that ``hubtools --help`` stays quick."""
 
 from __future__ import annotations
 
-from hubtools.cli import check, client, diff, generate, inspect, validate  # noqa: F401
+from hubtools.cli import check, client, diff, generate, inspect, snapshot, validate  # noqa: F401
 from hubtools.cli.group import cli, main, run
 
 __all__ = ["cli", "main", "run"]

@@ -21,10 +21,13 @@ from hubtools.cli.options import (
     jobs_option,
     strict_option,
 )
+from hubtools.generate.config import LAYOUTS
 
 if TYPE_CHECKING:
     from tqdm import tqdm
 
+    from hubtools.core.manifest import Manifest
+    from hubtools.errors import Problem
     from hubtools.generate.pipeline import GenerateResult
 
 log = logging.getLogger("hubtools")
@@ -76,17 +79,30 @@ def _check(
     """``--check``: exit 0 when ``output`` is up to date, else show what would change, exit 1."""
     from hubtools.core.diff import diff_manifests
     from hubtools.core.manifest import Manifest
+    from hubtools.errors import ManifestError
     from hubtools.render.generate import check_lines
 
+    errors = len(result.report.errors)
+    if errors:  # what generate would write is not known until they are fixed
+        click.echo(f"{output} not checked: {_errors_text(errors)}", err=True)
+        ctx.exit(EXIT_PROBLEMS)
     current = output.read_text(encoding="utf-8") if output.is_file() else None
-    if current == result.manifest.dumps():
+    if current == result.dumps():
         click.echo(f"{output} is up to date", err=True)
         ctx.exit(EXIT_PROBLEMS if failed else EXIT_OK)
-    before = Manifest.loads(current) if current is not None else Manifest()
-    for line in check_lines(diff_manifests(before, result.manifest), str(output)):
-        click.echo(line)
+    try:
+        before = Manifest.loads(current, str(output)) if current is not None else Manifest()
+    except ManifestError as err:
+        click.echo(f"~ {output}: cannot be read ({err}); it would be written anew")
+    else:
+        for line in check_lines(diff_manifests(before, result.manifest), str(output)):
+            click.echo(line)
     click.echo(f"{output} would change; run `hubtools generate {repo}` to update it", err=True)
     ctx.exit(EXIT_PROBLEMS)
+
+
+def _errors_text(errors: int) -> str:
+    return f"{errors} error{'s' if errors != 1 else ''} above; fix them and run again"
 
 
 def _own_manifest(repo: Path, name: str) -> Path:
@@ -105,18 +121,70 @@ def _own_manifest(repo: Path, name: str) -> Path:
     return found
 
 
+def _previous(
+    own: Path | None, given: Path | None, *, use: bool
+) -> tuple[Manifest | None, str | None, Problem | None]:
+    """The manifest to reuse io_ports from, its name, and the warning that the
+    repository's own could not be read (generation goes on without it).
+
+    ``given`` (``--previous``) must be readable; else ``own`` (the repository's
+    manifest) is read when ``use`` and it exists.
+    """
+    from hubtools.core.manifest import MANIFEST_NAME, Manifest
+    from hubtools.errors import Location, ManifestError, Problem, Severity
+
+    if given is not None:
+        return Manifest.load(given), str(given), None
+    if not use or own is None or not own.is_file():
+        return None, None, None
+    try:
+        return Manifest.load(own), str(own), None
+    except ManifestError as err:
+        problem = Problem(
+            "previous-unreadable",
+            f"cannot be read, so no io_ports or extra_ports were reused from it: {err}",
+            Location(MANIFEST_NAME),
+            Severity.WARNING,
+            "resolve the merge conflict in it (or delete it): generate writes it anew",
+        )
+        return None, None, problem
+
+
+def _write(output: Path, text: str) -> None:
+    """The manifest to ``output``, or to stdout for ``-``."""
+    from hubtools.generate.pipeline import write_manifest
+
+    if str(output) == "-":
+        click.echo(text, nl=False)
+        click.echo("wrote the manifest to stdout", err=True)
+        return
+    write_manifest(output, text)
+    click.echo(f"wrote {output}", err=True)
+
+
 @cli.command()
 @click.argument("repo", type=click.Path(path_type=Path))
 @click.option(
     "-o",
     "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Manifest to write (default REPO/ONNX_HUB_MANIFEST.json).",
+    type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
+    help="Manifest to write (default REPO/ONNX_HUB_MANIFEST.json; - for stdout). "
+    "A symlink gets its target written; a FIFO or device is written through.",
 )
 @click.option(
     "--previous",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Manifest to reuse io_ports/extra_ports from, by sha256 (default: the output file).",
+    help="Manifest to reuse io_ports/extra_ports from, by sha256 "
+    "(default: REPO/ONNX_HUB_MANIFEST.json, whatever -o says).",
+)
+@flag_option("--no-previous", help="Reuse nothing from an existing manifest.")
+@click.option(
+    "--layout",
+    "layouts",
+    multiple=True,
+    type=click.Choice(list(LAYOUTS)),
+    help="Collect this layout (repeatable); replaces `layouts` of hubtools.toml for this run. "
+    "Default: readme-tables and turnkey when the repository follows them, files otherwise.",
 )
 @click.option(
     "--changed-since",
@@ -150,6 +218,8 @@ def generate(
     repo: Path,
     output: Path | None,
     previous: Path | None,
+    no_previous: bool,
+    layouts: tuple[str, ...],
     changed_since: str | None,
     check: bool,
     jobs: int,
@@ -160,24 +230,37 @@ def generate(
     include_skipped: bool,
 ) -> None:
     """Write the manifest of the model repository REPO: models from its README
-    tables and from its turnkey_stats.yaml model folders.
+    tables and its turnkey_stats.yaml model folders, or, in a folder that has
+    neither, from its model files (see --layout and hubtools.toml).
 
-    Exit 0 when written (or up to date with --check), 1 when warnings fail the
-    run (--strict) or --check finds changes, 2 on usage or I/O errors.
-    Nothing is written when the run fails.
+    Exit 0 when written (or up to date with --check), 1 on errors, when
+    warnings fail the run (--strict) or --check finds changes, 2 on usage or
+    I/O errors. Nothing is written when the run fails.
     """
-    from hubtools.core.hubconfig import CONFIG_NAME, read_table, string_list
-    from hubtools.core.manifest import MANIFEST_NAME, Manifest
-    from hubtools.generate.pipeline import generate_manifest, write_manifest
+    from hubtools.core.manifest import MANIFEST_NAME
+    from hubtools.errors import UsageError
+    from hubtools.generate.config import read_generate_config
+    from hubtools.generate.pipeline import generate_manifest
 
     if not repo.is_dir():
         raise click.BadParameter(f"{repo} is not a folder", param_hint="REPO")
-    config = read_table(repo, "generate", known=("ignore",))
-    ignored = [*string_list(config, "ignore", f"{repo / CONFIG_NAME}: [generate]"), *ignore]
+    to_stdout = output is not None and str(output) == "-"
+    if to_stdout and (check or fmt == "github"):
+        raise UsageError(
+            "-o - writes the manifest to stdout: --check and --format github need a file"
+        )
+    if previous is not None and no_previous:
+        raise UsageError("--previous and --no-previous cannot be given together")
+    config = read_generate_config(repo)
+    ignored = [*config.ignore, *ignore]
+    # The repository's own manifest is read (to reuse io_ports) whatever -o
+    # says, once it is known to be a file inside the repository.
+    needed = output is None or (previous is None and not no_previous)
+    own = _own_manifest(repo, MANIFEST_NAME) if needed else None
     if output is None:
-        output = _own_manifest(repo, MANIFEST_NAME)
-    previous_path = previous if previous is not None else (output if output.is_file() else None)
-    old = Manifest.load(previous_path) if previous_path is not None else None
+        output = own
+    assert output is not None
+    old, previous_name, unreadable = _previous(own, previous, use=not no_previous)
     bar = _HashingBar()
     try:
         result = generate_manifest(
@@ -187,19 +270,24 @@ def generate(
             jobs=jobs,
             include_unlinked=include_unlinked,
             include_skipped=include_skipped,
+            layouts=layouts or None,
+            config=config,
             progress=bar.progress,
             on_total=bar.on_total,
         )
     finally:
         bar.close()
+    if unreadable is not None:
+        result.report.problems.insert(0, unreadable)
     result = dataclasses.replace(result, report=result.report.ignoring(ignored))
-    _report(result, repo, str(previous_path) if previous_path else None, github=fmt == "github")
+    _report(result, repo, previous_name, github=fmt == "github")
     failed = result.report.failed(strict=strict)
     if check:
         _check(ctx, result, output, repo, failed)
     if failed:
-        click.echo(f"{output} not written: warnings fail the run with --strict", err=True)
+        errors = len(result.report.errors)
+        why = _errors_text(errors) if errors else "warnings fail the run with --strict"
+        click.echo(f"{'the manifest' if to_stdout else output} not written: {why}", err=True)
         ctx.exit(EXIT_PROBLEMS)
-    write_manifest(output, result.manifest.dumps())
-    click.echo(f"wrote {output}", err=True)
+    _write(output, result.dumps())
     ctx.exit(EXIT_OK)

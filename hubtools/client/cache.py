@@ -1,5 +1,7 @@
 """The cache: layout, per-target locks, verified atomic writes, records of
-extracted archives, and ``ls`` / ``verify`` / ``prune``.
+extracted archives, the trusted list, and ``ls`` / ``verify`` / ``prune`` /
+``rm`` (which kept manifest's entries name each cached file, and removing
+a model's or a repository's files).
 
 Layout, as ``onnx.hub`` had it so that existing caches are reused::
 
@@ -29,6 +31,7 @@ saying so) what a running process holds.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import errno
 import json
 import logging
@@ -39,9 +42,11 @@ import stat
 import sys
 import time
 import urllib.parse
+import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hubtools.core.archives import ARCHIVE_SUFFIXES, strip_archive_suffix
 from hubtools.core.files import replace_into, sha256_file, write_atomic
@@ -53,6 +58,9 @@ from hubtools.errors import (
     ManifestError,
     WrongContentError,
 )
+
+if TYPE_CHECKING:
+    from hubtools.core.manifest import ModelEntry
 
 log = logging.getLogger(__name__)
 
@@ -87,14 +95,50 @@ def cached_path(cache_dir: Path, model_path: str, sha: str | None) -> Path:
     return cache_dir.joinpath(*rel.parts[:-1], name)
 
 
+#: What :func:`warn_once` has said in this process.
+_said: set[str] = set()
+
+
+def warn_once(key: str, message: str, *args: object) -> None:
+    """Log ``message`` as a warning the first time ``key`` is seen in this process.
+    Raises nothing."""
+    if key not in _said:
+        _said.add(key)
+        log.warning(message, *args)
+
+
+def matches(got_sha: str, got_size: int, sha: str | None, size: int | None, *, what: str) -> bool:
+    """True when a file of ``got_sha`` and ``got_size`` is the one the manifest
+    describes. The sha256 decides when the manifest gives one: a matching file
+    whose size differs from ``model_bytes`` is accepted, with a warning (once)
+    that the manifest's size is wrong. Without a sha256, the size is all there is
+    to check. Raises nothing."""
+    if sha is not None:
+        if got_sha != sha:
+            return False
+        if size is not None and got_size != size:
+            warn_once(
+                f"size:{sha}:{size}",
+                "%s: the manifest says %d bytes, but the file with the manifest's sha256 "
+                "has %d; the sha256 decides, so it is used: correct model_bytes in the "
+                "manifest (`hubtools generate` writes it)",
+                what,
+                size,
+                got_size,
+            )
+        return True
+    return size is None or got_size == size
+
+
 def verify_file(path: Path, sha: str | None, size: int | None = None, *, what: str = "") -> None:
-    """Check ``path`` has ``sha`` (and ``size``), streaming; delete it when it does not.
+    """Check ``path`` has ``sha`` (and ``size``, as :func:`matches` rules), streaming;
+    delete it when it does not.
 
     Raises :class:`~hubtools.errors.ChecksumMismatchError` giving expected and
     actual sha256 and what to do, or OSError when the file cannot be read.
     """
     actual, actual_size = sha256_file(path)
-    if (sha is None or actual == sha) and (size is None or actual_size == size):
+    if matches(actual, actual_size, sha, size, what=what or path.name):
         return
     with contextlib.suppress(FileNotFoundError):
         path.unlink()
@@ -350,8 +394,9 @@ def fetch_into_cache(
     ``<target>.partial``, which starts with what an earlier attempt left (an
     interrupted one, or one killed with SIGKILL); when a resumed download
     does not match, the bytes kept may be what was wrong, so it is fetched
-    once more from its start. On a size or sha256 mismatch the partial file
-    is deleted and :class:`~hubtools.errors.ChecksumMismatchError` raised;
+    once more from its start. On a mismatch (the sha256 decides; see
+    :func:`matches`) the partial file is deleted and
+    :class:`~hubtools.errors.ChecksumMismatchError` raised;
     when ``fetch`` raises :class:`~hubtools.errors.WrongContentError` (the
     source did not serve the file) it is deleted too; on another
     :class:`~hubtools.errors.HubtoolsError`, an OSError or an interrupt, what
@@ -364,13 +409,13 @@ def fetch_into_cache(
     if kept:
         log.info("resuming %s from %d bytes", what, kept)
     got_size, got_sha = _fetch_keeping(part, fetch)
-    matches = (sha is None or got_sha == sha) and (size is None or got_size == size)
-    if not matches and kept:
+    ok = matches(got_sha, got_size, sha, size, what=what)
+    if not ok and kept:
         log.warning("%s: the resumed download does not match; fetching it from the start", what)
         part.unlink()
         got_size, got_sha = _fetch_keeping(part, fetch)
-        matches = (sha is None or got_sha == sha) and (size is None or got_size == size)
-    if not matches:
+        ok = matches(got_sha, got_size, sha, size, what=what)
+    if not ok:
         part.unlink()
         raise ChecksumMismatchError(
             f"{what}: got sha256 {got_sha} ({got_size} bytes), manifest says {sha} "
@@ -521,13 +566,66 @@ def trusted_file(cache_dir: Path) -> Path:
     return cache_dir / TRUSTED_FILE
 
 
-def read_trusted(cache_dir: Path) -> set[str]:
-    """The entries of the trusted list (blank lines and ``#`` comments skipped)."""
+def _trusted_text(path: Path) -> str:
     try:
-        text = trusted_file(cache_dir).read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        return set()
-    return {ln.split("#", 1)[0].strip() for ln in text.splitlines()} - {""}
+        return ""
+
+
+def _entry_of(line: str) -> str:
+    """The entry a line of the trusted list holds ("" for a blank or comment line)."""
+    return line.split("#", 1)[0].strip()
+
+
+def trust_key(entry: str) -> str:
+    """How two spellings of a trusted-list entry are compared: any case, no ``/`` at
+    the end. Raises nothing."""
+    return entry.strip().rstrip("/").lower()
+
+
+def trusted_lines(cache_dir: Path) -> list[str]:
+    """The entries of the trusted list in file order (blank lines and ``#``
+    comments skipped). Raises OSError when it exists but cannot be read."""
+    text = _trusted_text(trusted_file(cache_dir))
+    return [e for e in (_entry_of(ln) for ln in text.splitlines()) if e]
+
+
+def read_trusted(cache_dir: Path) -> set[str]:
+    """The entries of the trusted list (blank lines and ``#`` comments skipped).
+    Raises OSError when it exists but cannot be read."""
+    return set(trusted_lines(cache_dir))
+
+
+def add_trusted(cache_dir: Path, entry: str) -> bool:
+    """Append ``entry`` as a line of the trusted list (made when missing), under the
+    list's lock and atomically; False when it was there already (any case).
+    Raises OSError when the list cannot be written."""
+    path = trusted_file(cache_dir)
+    with locked(path):
+        text = _trusted_text(path)
+        if trust_key(entry) in {trust_key(_entry_of(ln)) for ln in text.splitlines()}:
+            return False
+        if text and not text.endswith("\n"):
+            text += "\n"
+        write_atomic(path, f"{text}{entry}\n")
+    return True
+
+
+def remove_trusted(cache_dir: Path, entry: str) -> bool:
+    """Remove the lines of the trusted list that hold ``entry`` (any case), keeping
+    comments and the others; False when none did. Raises OSError when the list
+    cannot be written."""
+    path = trusted_file(cache_dir)
+    if not path.exists():
+        return False
+    with locked(path):
+        lines = _trusted_text(path).splitlines(keepends=True)
+        kept = [ln for ln in lines if trust_key(_entry_of(ln)) != trust_key(entry)]
+        if len(kept) == len(lines):
+            return False
+        write_atomic(path, "".join(kept))
+    return True
 
 
 # ---- inspection: ls / verify / prune --------------------------------------
@@ -685,28 +783,128 @@ def verify_cache(cache_dir: Path, *, remove: bool = True) -> list[VerifyResult]:
     return results
 
 
-def _referenced(cache_dir: Path) -> set[Path] | None:
-    """Cache paths named by the kept manifests, or None when a manifest cannot be read."""
+def repo_label(key: str) -> str:
+    """The repository a kept manifest's key names, as ``--repo`` writes it:
+    ``owner/name:ref``, ``onnx/models:archive``, a URL or a folder. Raises nothing."""
+    kind, _, rest = key.partition(":")
+    if kind in ("github", "packaged"):
+        return rest
+    if kind == "file":
+        return urllib.request.url2pathname(urllib.parse.urlsplit(key).path).rstrip("/")
+    return key.rstrip("/")
+
+
+def kept_manifests(cache_dir: Path) -> list[tuple[str, Path]]:
+    """``(repository key, path)`` of every manifest kept in the cache, by key.
+    Raises OSError when the cache cannot be read."""
+    root = cache_dir / META_DIR / "manifests"
+    found = root.glob("*/ONNX_HUB_MANIFEST.json") if root.is_dir() else []
+    return sorted((urllib.parse.unquote(p.parent.name), p) for p in found)
+
+
+def _entry_targets(cache_dir: Path, entry: ModelEntry) -> Iterator[Path]:
+    """The cache paths of an entry's model file and test-data bundle."""
+    md = entry.metadata
+    for path, sha in (
+        (entry.model_path, md.model_sha),
+        (md.model_with_data_path, md.model_with_data_sha),
+    ):
+        if path is not None:
+            with contextlib.suppress(ManifestError):
+                yield cached_path(cache_dir, path, sha)
+
+
+def _kept_entries(cache_dir: Path, key: str | None = None) -> Iterator[tuple[str, ModelEntry]]:
+    """``(repository key, entry)`` of the kept manifests (of ``key`` only, when given).
+    Raises ManifestError when a kept manifest cannot be read."""
     from hubtools.core.manifest import Manifest
 
+    for found, mpath in kept_manifests(cache_dir):
+        if key is None or found == key:
+            for entry in Manifest.load(mpath):
+                yield found, entry
+
+
+def _referenced(cache_dir: Path) -> set[Path] | None:
+    """Cache paths named by the kept manifests, or None when a manifest cannot be read."""
     refs: set[Path] = set()
-    for mpath in (cache_dir / META_DIR / "manifests").glob("*/ONNX_HUB_MANIFEST.json"):
-        try:
-            manifest = Manifest.load(mpath)
-        except ManifestError as err:
-            log.warning("%s; not pruning orphaned files", err)
-            return None
-        for entry in manifest:
-            md = entry.metadata
-            for path, sha in (
-                (entry.model_path, md.model_sha),
-                (md.model_with_data_path, md.model_with_data_sha),
-            ):
-                if path is None:
-                    continue
-                with contextlib.suppress(ManifestError):
-                    refs.add(cached_path(cache_dir, path, sha))
+    try:
+        for _, entry in _kept_entries(cache_dir):
+            refs.update(_entry_targets(cache_dir, entry))
+    except ManifestError as err:
+        log.warning("%s; not pruning orphaned files", err)
+        return None
     return refs
+
+
+@dataclass(frozen=True)
+class Owner:
+    """A kept manifest's entry that names a cached file: repository (as ``--repo``
+    writes it), model name and opset."""
+
+    repo: str
+    model: str
+    opset: int
+
+
+def _owners(cache_dir: Path) -> dict[Path, list[Owner]]:
+    """For each cache path a kept manifest names, the entries that name it; an
+    unreadable kept manifest is skipped with a warning."""
+    owners: dict[Path, list[Owner]] = {}
+    for key, mpath in kept_manifests(cache_dir):
+        try:
+            entries = list(_kept_entries(cache_dir, key))
+        except ManifestError as err:
+            log.warning("%s; its files are listed without their models", err)
+            continue
+        for _, entry in entries:
+            owner = Owner(repo_label(key), entry.model, entry.opset_version)
+            for target in _entry_targets(cache_dir, entry):
+                owners.setdefault(target, []).append(owner)
+        owners.setdefault(mpath, []).append(Owner(repo_label(key), "", 0))
+    return owners
+
+
+def _target_of(item: CachedFile, extracted: set[Path]) -> Path:
+    """The cached file ``item`` belongs to: itself, or the file a partial download,
+    a lock, an extracted folder or its record is of."""
+    path, name = item.path, item.path.name
+    leftover = _LEFTOVER_RE.match(name)
+    record = _RECORD_RE.match(name)
+    if record:
+        path = path.with_name(record.group("owner"))
+    elif leftover:
+        path = path.with_name(leftover.group("owner"))
+    elif name.endswith(PARTIAL_SUFFIX):
+        path = path.with_name(name[: -len(PARTIAL_SUFFIX)])
+    elif name.endswith(LOCK_SUFFIX):
+        path = path.with_name(name[: -len(LOCK_SUFFIX)])
+    root = next((r for r in extracted if r == path or r in path.parents), None)
+    if root is not None:  # an extracted folder (or a file in it) is of its archive
+        path = next(
+            (a for a in (root.with_name(root.name + s) for s in ARCHIVE_SUFFIXES) if a.exists()),
+            root,
+        )
+    return path
+
+
+def describe_cache(cache_dir: Path) -> list[tuple[CachedFile, list[Owner]]]:
+    """Every file of :func:`list_cache` with the kept manifests' entries it belongs
+    to (none for an orphan). A file a manifest names without a sha256 (so
+    without the ``<sha>_`` prefix) is a ``model`` too. Raises nothing for a
+    missing folder, OSError when the cache cannot be read."""
+    items = list_cache(cache_dir)
+    if not items:
+        return []
+    owners = _owners(cache_dir)
+    extracted = extracted_roots(cache_dir)
+    out = []
+    for item in items:
+        found = owners.get(_target_of(item, extracted), [])
+        if item.kind == "other" and found and item.path in owners:
+            item = dataclasses.replace(item, kind="model")
+        out.append((item, found))
+    return out
 
 
 @dataclass(frozen=True)
@@ -830,4 +1028,103 @@ def prune_cache(cache_dir: Path, *, dry_run: bool = False) -> Pruned:
                 with lock_if_free(owner) as free:  # releasing it removes the file
                     if free:
                         result.removed.append(item)
+    return result
+
+
+@dataclass(frozen=True)
+class Removed:
+    """What :func:`remove_cached` removed (or, in a dry run, would remove); what it
+    kept because a running process holds its lock; what it kept because another
+    repository's kept manifest names it too (with those repositories); and how
+    many manifest entries matched."""
+
+    removed: list[CachedFile] = field(default_factory=list)
+    in_use: list[CachedFile] = field(default_factory=list)
+    shared: list[tuple[CachedFile, list[str]]] = field(default_factory=list)
+    matched: int = 0
+
+
+def _target_items(target: Path) -> list[tuple[CachedFile, Path]]:
+    """What the cache holds of ``target``: the file, what interrupted downloads
+    left, and for an archive its extracted folder and record; each with the
+    target whose lock guards it."""
+    out: list[tuple[CachedFile, Path]] = []
+    for path, kind in [(target, "model")] + [
+        (p, "partial") for p in (partial_path(target), *_leftovers(target))
+    ]:
+        with contextlib.suppress(FileNotFoundError):
+            out.append((CachedFile(path, path.lstat().st_size, kind), target))
+    if target.name.endswith(ARCHIVE_SUFFIXES):
+        folder = extracted_folder(target)
+        if folder.is_dir() and not folder.is_symlink():
+            out.append((_folder_item(folder, "extracted"), folder))
+        for path in (record_path(folder), *_leftovers(folder)):
+            with contextlib.suppress(FileNotFoundError):
+                out.append((CachedFile(path, path.lstat().st_size, "extracted"), folder))
+    return out
+
+
+def remove_cached(
+    cache_dir: Path,
+    *,
+    model: str | None = None,
+    opset: int | None = None,
+    repo_key: str | None = None,
+    dry_run: bool = False,
+) -> Removed:
+    """Remove the cached files of the entries the kept manifests list for ``model``
+    (any case; at ``opset`` when given) and ``repo_key`` (a repository's key,
+    with its ref; all repositories when None): model files, test-data bundles,
+    their extracted folders and what interrupted downloads left.
+
+    With ``repo_key`` and no ``model``, the repository's kept manifest goes too,
+    and a file another kept manifest also names is kept (and listed in
+    ``shared``). Each is removed under its lock, taken without waiting: what a
+    running download holds is kept and listed in ``in_use``. With ``dry_run``
+    nothing is removed. Raises ManifestError when a kept manifest cannot be
+    read, FileWriteError for a read-only cache, OSError when something cannot
+    be removed.
+    """
+    targets: dict[Path, None] = {}
+    whole_repo = model is None and repo_key is not None
+    matched = 0
+    for _, entry in _kept_entries(cache_dir, repo_key):
+        if model is not None and entry.model.lower() != model.lower():
+            continue
+        if opset is not None and entry.opset_version != opset:
+            continue
+        matched += 1
+        targets.update(dict.fromkeys(_entry_targets(cache_dir, entry)))
+    result = Removed(matched=matched)
+    others: dict[Path, list[str]] = {}
+    if whole_repo:
+        for key, entry in _kept_entries(cache_dir):
+            if key != repo_key:
+                for target in _entry_targets(cache_dir, entry):
+                    others.setdefault(target, []).append(repo_label(key))
+    items: list[tuple[CachedFile, Path]] = []
+    for target in targets:
+        if target in others:
+            for item, _ in _target_items(target):
+                result.shared.append((item, sorted(set(others[target]))))
+            continue
+        items.extend(_target_items(target))
+    if whole_repo and repo_key is not None:
+        kept = manifest_path(cache_dir, repo_key)
+        if kept.exists():
+            items.append((CachedFile(kept, kept.stat().st_size, "manifest"), kept))
+    with writing(cache_dir, "remove cached files"):
+        for item, owner in items:
+            if dry_run:
+                (result.in_use if _in_use(owner) else result.removed).append(item)
+                continue
+            with lock_if_free(owner) as free:
+                if not free:
+                    result.in_use.append(item)
+                elif item.path.exists() or item.path.is_symlink():
+                    _remove(item.path)
+                    result.removed.append(item)
+        if whole_repo and not dry_run and repo_key is not None:
+            with contextlib.suppress(OSError):
+                manifest_path(cache_dir, repo_key).parent.rmdir()
     return result

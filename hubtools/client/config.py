@@ -9,7 +9,8 @@ Environment variables:
     cache location, as ``onnx.hub`` used them (``$ONNX_HOME/hub``, else
     ``$XDG_CACHE_HOME/onnx/hub``, else ``~/.cache/onnx/hub``).
 ``HUBTOOLS_OFFLINE``
-    ``1`` uses only the cache (manifests and files).
+    ``1`` uses only the cache (manifests and files) for repositories reached
+    over the network; a folder repository is still read.
 ``HUBTOOLS_NO_PROGRESS``
     ``1`` turns the progress bar off (it is only shown on a terminal anyway).
 
@@ -33,10 +34,14 @@ A yes/no variable takes ``1``, ``y``, ``yes``, ``true``, ``on`` or ``0``, ``n``,
     ``owner/name:ref``, a URL or a directory), or ``*`` for all.
 ``HUBTOOLS_CONNECT_TIMEOUT`` / ``HUBTOOLS_READ_TIMEOUT``
     seconds (defaults 10 and 60).
-``HUBTOOLS_RETRIES`` / ``HUBTOOLS_BACKOFF``
-    failed attempts retried (default 5) and the first backoff delay in
-    seconds (default 1, doubling each retry). A body the server cuts short
-    after new bytes arrived is resumed without using up a retry.
+``HUBTOOLS_RETRIES`` / ``HUBTOOLS_BACKOFF`` / ``HUBTOOLS_RETRY_BUDGET``
+    failed attempts retried (default 5), the first backoff delay in seconds
+    (default 0.25, doubling each retry), and the seconds of waiting between
+    attempts one download from one source may spend in all (default 8, as
+    pip's retries take about 7.5 s): a wait that would pass it, backoff or
+    ``Retry-After``, is not waited, and the download fails saying so. A body
+    the server cuts short after new bytes arrived is resumed without using
+    up a retry.
 ``HUBTOOLS_MIN_SPEED`` / ``HUBTOOLS_MIN_SPEED_TIME``
     bytes per second (default 1024) and seconds (default 30) of the speed
     rules, which count the bytes of a download from one source: an attempt
@@ -116,10 +121,14 @@ DEFAULT_REPO = "onnx/models:main"
 #: from a manifest shipped with hubtools.
 ARCHIVE_REPO = "onnx/models:archive"
 
+#: Seconds of waiting between attempts one download from one source may spend.
+DEFAULT_RETRY_BUDGET = 8.0
+
 _TRUE = {"1", "y", "yes", "true", "on"}
 _FALSE = {"0", "n", "no", "false", "off", ""}
 
-#: The directory given to :func:`set_dir`, which wins over the environment.
+#: The directory given to :func:`set_dir`, which wins over the environment, as given.
+_dir_given: str | os.PathLike[str] | None = None
 _dir_override: Path | None = None
 
 
@@ -128,8 +137,15 @@ def set_dir(new_dir: str | os.PathLike[str] | None) -> None:
 
     Raises nothing; the folder is created when something is written to it.
     """
-    global _dir_override
+    global _dir_given, _dir_override
+    _dir_given = new_dir
     _dir_override = None if new_dir is None else Path(new_dir)
+
+
+def given_dir() -> str | os.PathLike[str] | None:
+    """What :func:`set_dir` was last given, unchanged (a trailing ``/`` kept, a
+    ``Path`` still a ``Path``); None when it was not called. Raises nothing."""
+    return _dir_given
 
 
 def default_cache_dir(env: Mapping[str, str] | None = None) -> Path:
@@ -285,6 +301,9 @@ class Settings:
 
     cache_dir: Path
     offline: bool = False
+    #: What turned offline mode on, as messages name it (``HUBTOOLS_OFFLINE``,
+    #: ``--offline``, ``offline=True``).
+    offline_by: str = "offline=True"
     progress: bool = True
     github_raw: str = DEFAULT_GITHUB_RAW
     github_media: str = DEFAULT_GITHUB_MEDIA
@@ -292,7 +311,9 @@ class Settings:
     connect_timeout: float = 10.0
     read_timeout: float = 60.0
     retries: int = 5
-    backoff: float = 1.0
+    backoff: float = 0.25
+    #: Seconds of waiting between attempts, in all, per download from one source.
+    retry_budget: float = DEFAULT_RETRY_BUDGET
     #: Longest wait honoured from a ``Retry-After`` header or backoff, in seconds.
     max_wait: float = 60.0
     #: The speed rules (see the module docstring): bytes per second, 0 for none...
@@ -320,6 +341,13 @@ class Settings:
         _apply_level(table, mirrors, where)
         return dataclasses.replace(self, mirrors=tuple(sorted(table.items())))
 
+    def offline_reason(self) -> tuple[str, str]:
+        """Why offline mode is on and how to turn it off, in words for messages:
+        ``("--offline was given", "run without --offline")``. Raises nothing."""
+        if self.offline_by == "HUBTOOLS_OFFLINE":
+            return "HUBTOOLS_OFFLINE is set", "unset HUBTOOLS_OFFLINE"
+        return f"{self.offline_by} was given", f"run without {self.offline_by}"
+
     def mirrors_for(self, *names: str) -> tuple[str, ...]:
         """The mirrors of the first of ``names`` (most specific first) that has a list."""
         table = dict(self.mirrors)
@@ -335,6 +363,7 @@ class Settings:
         *,
         cache_dir: str | os.PathLike[str] | None = None,
         offline: bool | None = None,
+        offline_by: str = "offline=True",
         progress: bool | None = None,
         trusted_repos: tuple[str, ...] | None = None,
         mirrors: Mapping[str, Sequence[str]] | None = None,
@@ -344,6 +373,8 @@ class Settings:
 
         ``mirrors`` maps repositories to mirror lists, over ``HUBTOOLS_MIRRORS``,
         over the config file, over the built-in ones (see the module docstring).
+        ``offline_by`` names what gave ``offline`` (``--offline`` in the CLI),
+        for messages.
         Raises :class:`~hubtools.errors.UsageError` when an environment
         variable, the config file or ``mirrors`` holds a value that cannot be used.
         """
@@ -365,6 +396,7 @@ class Settings:
         return cls(
             cache_dir=cache,
             offline=offline if offline is not None else env_flag(env, "HUBTOOLS_OFFLINE", False),
+            offline_by=offline_by if offline is not None else "HUBTOOLS_OFFLINE",
             progress=(
                 progress
                 if progress is not None
@@ -376,7 +408,8 @@ class Settings:
             connect_timeout=_env_number(env, "HUBTOOLS_CONNECT_TIMEOUT", 10.0, minimum=0.001),
             read_timeout=_env_number(env, "HUBTOOLS_READ_TIMEOUT", 60.0, minimum=0.001),
             retries=int(_env_number(env, "HUBTOOLS_RETRIES", 5, minimum=0)),
-            backoff=_env_number(env, "HUBTOOLS_BACKOFF", 1.0, minimum=0),
+            backoff=_env_number(env, "HUBTOOLS_BACKOFF", 0.25, minimum=0),
+            retry_budget=_env_number(env, "HUBTOOLS_RETRY_BUDGET", DEFAULT_RETRY_BUDGET, minimum=0),
             min_speed=_env_number(env, "HUBTOOLS_MIN_SPEED", 1024.0, minimum=0),
             min_speed_time=_env_number(env, "HUBTOOLS_MIN_SPEED_TIME", 30.0, minimum=0.001),
             deadline=_env_number(env, "HUBTOOLS_DEADLINE", 0.0, minimum=0),

@@ -34,7 +34,7 @@ from hubtools.client.transport import (
     open_http,
     sniff,
 )
-from hubtools.errors import DownloadError, WrongContentError
+from hubtools.errors import DownloadError, WrongSizeError
 
 if TYPE_CHECKING:
     import requests
@@ -246,13 +246,15 @@ def download_to(
     size and sha256 of the whole file; the caller compares them with what it
     expects (this function does not rename anything).
 
-    Raises :class:`~hubtools.errors.WrongContentError` on a 404 (with the URL),
-    an LFS pointer, HTML page or over-quota body, or a size other than
-    ``expected_size`` (announced or sent), before writing any of it when it
-    can tell; :class:`~hubtools.errors.DownloadError` on a redirect loop,
-    another HTTP error, when the retries run out or a speed rule or the
-    deadline ends the download, saying which (``part`` then keeps what
-    arrived, for a later resume); OSError when ``part`` cannot be written.
+    Raises :class:`~hubtools.errors.WrongContentError` on a 404 (NotServedError,
+    with the URL), an LFS pointer, HTML page or over-quota body
+    (WrongFileError, or NotServedError with an error status), or a size
+    other than ``expected_size``, announced or sent (WrongSizeError), before
+    writing any of it when it can tell; :class:`~hubtools.errors.DownloadError`
+    on a redirect loop, another HTTP error (HTTPStatusError), when the
+    retries run out or a speed rule or the deadline ends the download,
+    saying which (``part`` then keeps what arrived, for a later resume);
+    OSError when ``part`` cannot be written.
     """
     if url.startswith("file:"):
         return _copy_file(file_path(url), part, desc, settings)
@@ -327,11 +329,11 @@ def _fill(
 
 def _check_start(resp: requests.Response, url: str, head: bytes, expected_size: int | None) -> None:
     """Raise WrongContentError when the first bytes of the file, or the size the
-    answer gives, say that it is not the file."""
+    answer gives (WrongSizeError), say that it is not the file."""
     sniff(url, resp.status_code, resp.headers.get("Content-Type", ""), head)
     total = _declared_total(resp)
     if None not in (total, expected_size) and total != expected_size:
-        raise WrongContentError(
+        raise WrongSizeError(
             f"{url}: the server offers {total} bytes, the manifest says "
             f"{expected_size}; it serves a different file"
         )
@@ -350,7 +352,7 @@ def _receive(
     arrives; the new offset.
 
     Raises Retryable when the body is cut short or a speed rule fired,
-    WrongContentError when it is not the file or has the wrong size.
+    WrongContentError when it is not the file (WrongSizeError: the wrong size).
     """
     readinto = body_reader(resp)
     length = body_length(resp)
@@ -367,7 +369,7 @@ def _receive(
                 head = False
                 _check_start(resp, url, bytes(buf[: min(filled, SNIFF)]), expected_size)
             if expected_size is not None and offset + filled > expected_size:
-                raise WrongContentError(
+                raise WrongSizeError(
                     f"{url}: the server sent more than the {expected_size} bytes the manifest gives"
                 )
         except BaseException:
@@ -391,7 +393,7 @@ def _receive(
             f"body cut short after byte {offset} ({received} of {length} bytes)", cut=True
         )
     if expected_size is not None and offset < expected_size:
-        raise WrongContentError(
+        raise WrongSizeError(
             f"{url}: the server sent {offset} bytes, the manifest says {expected_size}; "
             "it serves a different file"
         )

@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from hubtools.client import cache
-from hubtools.client.config import DEFAULT_REPO, Settings
+from hubtools.client.cache import warn_once
+from hubtools.client.config import ARCHIVE_REPO, DEFAULT_REPO, Settings
 from hubtools.client.download import download_to
 from hubtools.client.manifests import ModelInfo, load_models
 from hubtools.client.repository import Repository, parse_repo
@@ -30,11 +31,16 @@ from hubtools.core.manifest import ModelEntry
 from hubtools.errors import (
     ChecksumMismatchError,
     DownloadError,
+    ExtractionRefusedError,
     HubtoolsError,
     ManifestError,
     ModelNotFoundError,
     NotCachedError,
     NoTestDataError,
+    UnreachableError,
+    UnsafeArchiveError,
+    WrongContentError,
+    WrongSizeError,
 )
 
 if TYPE_CHECKING:
@@ -92,6 +98,53 @@ class _Call:
 def _note(err: BaseException) -> str:
     """The first clause of an error message: a one-line note about a skipped source."""
     return str(err).split("; ", 1)[0]
+
+
+def _combined(
+    model: str, path: str, errors: Sequence[HubtoolsError], notes: Sequence[str]
+) -> HubtoolsError:
+    """The one error for a file no source served, with a note per source.
+
+    When no source could be reached at all, an UnreachableError that says so.
+    Otherwise the class of the first source's error, the repository's own
+    host, which is the one ``onnx.hub`` asked (a 404 stays an HTTPError, a
+    Git LFS pointer an AssertionError).
+    """
+    listed = "; ".join(f"({i}) {note}" for i, note in enumerate(notes, 1))
+    if all(isinstance(e, UnreachableError) for e in errors):
+        return UnreachableError(
+            f"{model} ({path}): no source could be reached, so nothing was downloaded: "
+            f"{listed}; check the network connection, or use only the cache with "
+            "--offline (HUBTOOLS_OFFLINE=1)"
+        )
+    if len(errors) == 1:
+        return errors[0]
+    return errors[0].with_message(
+        f"{model} ({path}): none of the {len(notes)} sources served a file with the "
+        f"manifest's size and sha256, so nothing was accepted: {listed}; add a mirror that "
+        "serves it (HUBTOOLS_MIRRORS) or retry later"
+    )
+
+
+def _archive_hint(model: str, repo: str, settings: Settings) -> str:
+    """``; the archived zoo ... lists MODEL: use repo="onnx/models:archive"`` when
+    ``repo`` is the official zoo (not its archive) and the archive shipped with
+    hubtools lists ``model``; otherwise an empty string. Raises nothing."""
+    try:
+        repository = parse_repo(repo, settings)
+        if not repository.official or repository.kind == "packaged":
+            return ""
+        archived = load_models(parse_repo(ARCHIVE_REPO, settings), settings)
+    except (HubtoolsError, OSError):
+        return ""
+    names = {m.model for m in archived if m.model.lower() == model.lower()}
+    if not names:
+        return ""
+    name = sorted(names)[0]
+    return (
+        f"; the archived zoo shipped with hubtools (listed without network) has {name}: "
+        f'use repo="{ARCHIVE_REPO}" (--repo {ARCHIVE_REPO})'
+    )
 
 
 def _entry(info: ModelInfo) -> ModelEntry:
@@ -190,11 +243,17 @@ class Hub:
         return self._info(self.settings, model, repo, opset)
 
     def _info(self, settings: Settings, model: str, repo: str, opset: int | None) -> ModelInfo:
-        matching = self._list(settings, repo, model, None)
+        try:
+            matching = self._list(settings, repo, model, None)
+        except NotCachedError as err:
+            hint = _archive_hint(model, repo, settings)
+            if hint:
+                raise NotCachedError(f"{err}{hint}") from err
+            raise
         if not matching:
             raise ModelNotFoundError(
                 f"No models found with name {model} in {repo}; "
-                "`hubtools list` shows the models it has"
+                "`hubtools list` shows the models it has" + _archive_hint(model, repo, settings)
             )
         if opset is None:
             return max(matching, key=lambda m: m.opset)
@@ -229,11 +288,20 @@ class Hub:
         and returned by :func:`last_download`. Returns None when the user
         declined to trust the repository.
 
-        Raises ChecksumMismatchError when no source served the right bytes
-        and at least one served wrong ones (nothing is kept under the final
-        name), DownloadError when none served the file (with one note per
-        source; with a single source, that source's own error),
-        NotCachedError (offline and absent), UntrustedRepositoryError,
+        Without a sha256 in the manifest the file cannot be verified: it is
+        used as it is, as ``onnx.hub`` did, and a warning says so once. When
+        every source that served something offered another size than the
+        manifest's, the file is fetched whole from those sources, and its
+        sha256 decides (the manifest's size may be what is wrong).
+
+        Raises, when no source served the file (with one note per source),
+        the class of the repository's own host's error, as ``onnx.hub`` met
+        it: NotServedError (an HTTPError) for a 404, HTTPStatusError for
+        another HTTP error, WrongFileError (a ChecksumMismatchError) for a
+        Git LFS pointer or a page, ChecksumMismatchError for wrong bytes;
+        UnreachableError when no source could be reached at all (nothing is
+        kept under the final name); NotCachedError (offline and absent),
+        UntrustedRepositoryError,
         ManifestError (unsafe path or sha), UsageError (bad ``repo``),
         FileWriteError when the cache is read-only and the file must be
         fetched (a cached, verified file needs no write).
@@ -248,13 +316,23 @@ class Hub:
         repository = parse_repo(repo, settings)
         target = cache.cached_path(settings.cache_dir, path, sha)
         say = log.debug if call.silent else log.info
+        if sha is None:
+            warn_once(
+                f"unverified:{repository.key}:{path}",
+                "%s (%s): the manifest of %s gives no sha256, so the file cannot be verified; "
+                "it is used as it is, as onnx.hub did (add model_sha to the manifest)",
+                model,
+                path,
+                repository.spec,
+            )
         if not force_reload and self._verified(target, sha, size, model, settings):
             say("Using cached %s model from %s", model, target)
             return self._record(Download(model, path, target, str(target), True))
-        if settings.offline:
+        if settings.offline and repository.kind != "local":
+            why, fix = settings.offline_reason()
             raise NotCachedError(
-                f"offline (HUBTOOLS_OFFLINE is set) and {model} ({path}) is not in the cache "
-                f"at {target}; unset HUBTOOLS_OFFLINE to download it"
+                f"offline ({why}) and {model} ({path}) is not in the cache "
+                f"at {target}; {fix} to download it"
             )
         if not ensure_trust(repository, settings, trust_repo=call.trust_repo, prompt=self._prompt):
             return None
@@ -284,34 +362,35 @@ class Hub:
         urls = repository.payload_urls(path)
         skipped: list[str] = []
         errors: list[HubtoolsError] = []
-        for n, url in enumerate(urls, 1):
-            label = "its host" if n == 1 else f"mirror {n - 1}"
+        labels = ["its host"] + [f"mirror {n}" for n in range(1, len(urls))]
+        # First each source held to the manifest's size; then, when no source served
+        # the file, the sources that offered another size, fetched whole: the
+        # manifest's size may be the wrong one, and the sha256 decides.
+        tries = [(label, url, True) for label, url in zip(labels, urls, strict=True)]
+        while tries:
+            label, url, check_size = tries.pop(0)
+            if not check_size:
+                log.warning(
+                    "%s: %s offered another size than the manifest's %s bytes; fetching it "
+                    "whole to let the sha256 decide",
+                    model,
+                    label,
+                    size,
+                )
             try:
-                _fetch_from(url, target, path, sha, size, settings, f"{model} ({url})")
+                what = f"{model} ({url})"
+                _fetch_from(url, target, path, sha, size, settings, what, check_size=check_size)
             except (DownloadError, ChecksumMismatchError) as err:
                 errors.append(err)
-                skipped.append(f"{label}: {_note(err)}")
-                if n < len(urls):
-                    level = (
-                        logging.WARNING if isinstance(err, ChecksumMismatchError) else logging.INFO
-                    )
-                    log.log(level, "%s: skipped %s: %s", model, label, _note(err))
+                skipped.append(f"{label}{'' if check_size else ', fetched whole'}: {_note(err)}")
+                if check_size and isinstance(err, WrongSizeError) and sha is not None:
+                    tries.append((label, url, False))
+                if tries:
+                    log.log(_skip_level(err), "%s: skipped %s: %s", model, label, _note(err))
                 continue
             say("%s: %s served by %s", model, Path(path).name, url)
             return Download(model, path, target, url, False, tuple(skipped))
-        if len(errors) == 1:
-            raise errors[0]
-        notes = "; ".join(f"({i}) {note}" for i, note in enumerate(skipped, 1))
-        kind = (
-            ChecksumMismatchError
-            if any(isinstance(e, ChecksumMismatchError) for e in errors)
-            else DownloadError
-        )
-        raise kind(
-            f"{model} ({path}): none of the {len(urls)} sources served a file with the "
-            f"manifest's size and sha256, so nothing was accepted: {notes}; add a mirror that "
-            "serves it (HUBTOOLS_MIRRORS) or retry later"
-        ) from errors[-1]
+        raise _combined(model, path, errors, skipped) from errors[-1]
 
     def _record(self, download: Download) -> Download:
         self.last_download = download
@@ -344,7 +423,8 @@ class Hub:
         folder is missing or differs from its record (the archive's own
         sha256 was just verified); a folder that matches is used without
         any write, so a read-only cache still loads it. Raises
-        UnsafeArchiveError for an unsafe or unreadable archive,
+        ExtractionRefusedError (an UnsafeArchiveError and a tarfile.TarError)
+        for an unsafe or unreadable archive,
         FileWriteError when the cache is read-only and it must be extracted.
         """
         dest = cache.extracted_folder(got.path)
@@ -359,7 +439,10 @@ class Hub:
             if problem is not None and dest.exists():
                 log.warning("%s: %s; extracting it again from the verified archive", dest, problem)
             extract = functools.partial(archives.safe_extract, limits=limits)
-            cache.extract_into(got.path, dest, extract)
+            try:
+                cache.extract_into(got.path, dest, extract)
+            except UnsafeArchiveError as err:
+                raise ExtractionRefusedError(str(err)) from err
         return dest
 
     def download_model(
@@ -380,7 +463,7 @@ class Hub:
         new download), and the path of the single ``.onnx`` file inside is
         returned; its external data sits beside it. Raises what
         :meth:`get_model_info` and :meth:`fetch_file` raise, and for archives
-        UnsafeArchiveError (unsafe or unreadable archive), ArchiveLayoutError
+        ExtractionRefusedError (unsafe or unreadable archive), ArchiveLayoutError
         (no or several ``.onnx`` files inside) and ManifestError (unknown
         ``model_archive`` kind).
         """
@@ -413,8 +496,9 @@ class Hub:
 
         Returns None when trust was declined. Raises NoTestDataError (a
         ModelNotFoundError and a KeyError) when the entry has no
-        ``model_with_data_path``, UnsafeArchiveError for an unsafe or
-        unreadable tarball, and what :meth:`fetch_file` raises.
+        ``model_with_data_path``, ExtractionRefusedError (an UnsafeArchiveError
+        and a tarfile.TarError) for an unsafe or unreadable tarball, and what
+        :meth:`fetch_file` raises.
         """
         call = _Call(self.settings, force_reload, silent, trust_repo)
         entry = _entry(self._info(call.settings, model, repo, opset))
@@ -468,6 +552,13 @@ def _limits(settings: Settings) -> archives.Limits:
     )
 
 
+def _skip_level(err: HubtoolsError) -> int:
+    """How loud a skipped source is: a warning for wrong bytes (a mirror that
+    serves another file), information for a 404, a pointer, a page, no answer."""
+    wrong_bytes = isinstance(err, ChecksumMismatchError) and not isinstance(err, WrongContentError)
+    return logging.WARNING if wrong_bytes else logging.INFO
+
+
 def _fetch_from(
     url: str,
     target: Path,
@@ -476,11 +567,15 @@ def _fetch_from(
     size: int | None,
     settings: Settings,
     what: str,
+    *,
+    check_size: bool = True,
 ) -> None:
-    """Fill ``target`` from one source, verified (see :func:`cache.fetch_into_cache`)."""
+    """Fill ``target`` from one source, verified (see :func:`cache.fetch_into_cache`);
+    without ``check_size`` the transport does not hold the body to ``size``."""
+    expected = size if check_size else None
 
     def fetch(temp: Path) -> tuple[int, str]:
-        got = download_to(url, temp, settings, expected_size=size, desc=Path(path).name)
+        got = download_to(url, temp, settings, expected_size=expected, desc=Path(path).name)
         return got.size, got.sha256
 
     cache.fetch_into_cache(target, fetch, sha=sha, size=size, what=what)

@@ -4,7 +4,10 @@ that wrap the typed entries.
 
 A manifest that can be fetched is kept in the cache for offline use; when the
 network is down the kept copy is used with a warning. Entries with errors are
-refused one by one, with a warning, so one bad entry does not hide the rest.
+refused one by one, with a warning, so one bad entry does not hide the rest;
+what ``onnx.hub`` used as it was is not refused: entries without ``model_sha``
+or ``model_bytes`` (validate warns about them), and entries that repeat a
+name and opset or a path (a warning says which one a name resolves to).
 Nothing here downloads model files or decides trust.
 """
 
@@ -16,6 +19,7 @@ from pathlib import Path
 from typing import cast
 
 from hubtools.client import cache, transport
+from hubtools.client.cache import warn_once
 from hubtools.client.config import Settings
 from hubtools.client.repository import Repository
 from hubtools.core.files import write_atomic
@@ -24,6 +28,7 @@ from hubtools.core.paths import check_relative_path, check_sha
 from hubtools.errors import (
     DownloadError,
     ManifestError,
+    ManifestUnavailableError,
     NotCachedError,
     Report,
     WrongContentError,
@@ -82,12 +87,20 @@ class ModelInfo:
         return self.__str__()
 
 
+#: Errors of validate that do not refuse an entry: ``onnx.hub`` used such
+#: manifests as they were (a repeated name resolves to the first entry).
+_TOLERATED = frozenset({"duplicate-model", "duplicate-path"})
+
+
 def _refused_indices(report: Report, source: str) -> set[int]:
-    """Indices of entries that have error problems; other errors are logged."""
+    """Indices of entries that have error problems (but those of :data:`_TOLERATED`);
+    other errors are logged."""
     from hubtools.validate.checks import entry_index
 
     bad: set[int] = set()
     for problem in report.errors:
+        if problem.code in _TOLERATED:
+            continue
         index = entry_index(problem.location.pointer)
         if index is None:
             log.warning("%s: %s", source, problem)
@@ -139,7 +152,33 @@ def parse_manifest(text: str, source: str) -> list[ModelInfo]:
             log.warning("%s: entry /%d refused: %s", source, i, err)
             continue
         infos.append(ModelInfo(cast("JSONObject", raw), entry=entry))
+    _warn_repeated(infos, source)
     return infos
+
+
+def _warn_repeated(infos: list[ModelInfo], source: str) -> None:
+    """Warn (once per process) about entries that share a name (any case) and an
+    opset: all are listed, and a lookup gives the first, as in ``onnx.hub``."""
+    groups: dict[tuple[str, int], list[ModelInfo]] = {}
+    for info in infos:
+        groups.setdefault((info.model.lower(), info.opset), []).append(info)
+    for (name, opset), same in groups.items():
+        if len(same) < 2:
+            continue
+        paths = ", ".join(repr(i.model_path) for i in same)
+        warn_once(
+            f"repeated:{source}:{name}:{opset}",
+            "%s: %d entries are model %r at opset %d (names match in any case: %s); all "
+            "are listed, and asking for it gives the first, %r at %s, as onnx.hub did; "
+            "the hub should rename or remove the others",
+            source,
+            len(same),
+            same[0].model,
+            opset,
+            paths,
+            same[0].model,
+            same[0].model_path,
+        )
 
 
 def _read_kept(kept: Path, *, any_error: bool = False) -> str | None:
@@ -161,32 +200,36 @@ def load_models(repository: Repository, settings: Settings) -> list[ModelInfo]:
     Online, the manifest is fetched, validated and kept in the cache for
     offline use; when it cannot be fetched (network or server down after the
     retries) the kept copy is used with a warning. Offline, only the kept copy
-    is read. A packaged alias reads the copy shipped with hubtools. Raises
-    :class:`~hubtools.errors.DownloadError` when it cannot be fetched and no
+    is read, but for a folder repository, whose manifest needs no network. A
+    packaged alias reads the copy shipped with hubtools. Raises
+    :class:`~hubtools.errors.ManifestUnavailableError` (a DownloadError and an
+    AssertionError, as ``onnx.hub`` raised) when it cannot be fetched and no
     copy is kept, or on a 404 (with its URL), ManifestError when it is not a
     manifest, NotCachedError offline with no kept copy.
     """
     kept = cache.manifest_path(settings.cache_dir, repository.key)
     if repository.kind == "packaged":
         return _packaged_models(repository, kept)
-    if settings.offline:
+    if settings.offline and repository.kind != "local":
         text = _read_kept(kept)
         if text is None:
+            why, fix = settings.offline_reason()
             raise NotCachedError(
-                f"offline (HUBTOOLS_OFFLINE is set) and no manifest of {repository.spec} is "
-                f"kept at {kept}; run once online, or unset HUBTOOLS_OFFLINE"
+                f"offline ({why}) and no manifest of {repository.spec} is "
+                f"kept at {kept}; run once online, or {fix}"
             )
         return parse_manifest(text, str(kept))
     try:
         text = transport.fetch_text(repository.manifest_url, settings)
-    except WrongContentError:
-        raise  # a 404 or not a manifest: the repository changed, a kept copy would hide it
+    except WrongContentError as err:
+        # A 404 or not a manifest: the repository changed, a kept copy would hide it.
+        raise _unavailable(repository, err) from err
     except DownloadError as err:
         # The network or the server is down: what was fetched before still works,
         # as a model hub client is expected to (HUBTOOLS_OFFLINE skips the attempt).
         kept_text = _read_kept(kept)
         if kept_text is None:
-            raise
+            raise _unavailable(repository, err) from err
         log.warning(
             "cannot fetch the manifest of %s (%s); using the copy kept at %s",
             repository.spec,
@@ -197,6 +240,11 @@ def load_models(repository: Repository, settings: Settings) -> list[ModelInfo]:
     infos = parse_manifest(text, repository.manifest_url)
     _keep(kept, text)
     return infos
+
+
+def _unavailable(repository: Repository, err: DownloadError) -> ManifestUnavailableError:
+    """The error for a manifest that cannot be had, worded as ``onnx.hub`` began it."""
+    return ManifestUnavailableError(f"Could not find manifest of {repository.spec}: {err}")
 
 
 def _keep(kept: Path, text: str, level: int = logging.WARNING) -> None:

@@ -8,9 +8,14 @@ Every request has connect and read timeouts, and every download a
 :class:`Pace` (a minimum speed, and a deadline when one is set) that a
 watchdog thread enforces even while a read is blocked. Connection errors,
 timeouts, too-slow attempts, 429 and 5xx answers are retried with
-exponential backoff, honouring ``Retry-After`` (:class:`Attempts`); what
+exponential backoff, honouring ``Retry-After``, within a budget of waiting
+(:class:`Attempts`), and each retry is logged with its reason and wait; what
 fails raises a :class:`~hubtools.errors.DownloadError` that says what
-happened, which rule ended it, and what to do.
+happened, which rule ended it, and what to do. Its class keeps the type
+``onnx.hub`` raised: an HTTP error status is a ``urllib.error.HTTPError``
+(:class:`~hubtools.errors.HTTPStatusError`), a body that is not the file an
+``AssertionError`` (:class:`~hubtools.errors.WrongFileError`), no answer a
+``urllib.error.URLError`` (:class:`~hubtools.errors.UnreachableError`).
 """
 
 from __future__ import annotations
@@ -33,7 +38,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hubtools.client.config import Settings
-from hubtools.errors import DownloadError, WrongContentError
+from hubtools.errors import (
+    DownloadError,
+    HTTPStatusError,
+    NotServedError,
+    UnreachableError,
+    WrongContentError,
+    WrongFileError,
+)
 
 if TYPE_CHECKING:
     import requests
@@ -57,12 +69,37 @@ _sleep = time.sleep
 class Retryable(Exception):
     """A failure worth another attempt: ``wait`` is a server-requested delay,
     ``cut`` says the server ended the body early (rather than a timeout, a
-    speed rule or an error status)."""
+    speed rule or an error status); ``status``, ``reason`` and ``headers`` are
+    the HTTP error answer's, ``unreachable`` says no connection was made."""
 
-    def __init__(self, message: str, wait: float | None = None, *, cut: bool = False) -> None:
+    def __init__(
+        self,
+        message: str,
+        wait: float | None = None,
+        *,
+        cut: bool = False,
+        status: int | None = None,
+        reason: str = "",
+        headers: tuple[tuple[str, str], ...] = (),
+        unreachable: bool = False,
+    ) -> None:
         super().__init__(message)
         self.wait = wait
         self.cut = cut
+        self.status = status
+        self.reason = reason
+        self.headers = headers
+        self.unreachable = unreachable
+
+    def final(self, url: str, message: str) -> DownloadError:
+        """The error to raise when this failure is the last: an HTTPStatusError for
+        an error status, an UnreachableError when no connection was made.
+        Raises nothing."""
+        if self.status is not None:
+            return HTTPStatusError(message, url, self.status, self.reason, self.headers)
+        if self.unreachable:
+            return UnreachableError(message)
+        return DownloadError(message)
 
 
 #: The Pace of the download running in this thread, for connections to register with.
@@ -154,14 +191,16 @@ class Pace:
             raise self._fired
 
     def before_wait(self, delay: float, err: Retryable) -> None:
-        """Raise DownloadError when an attempt after ``delay`` seconds would start
-        past the deadline or past what the speed rules allow."""
+        """Raise DownloadError (of the class :meth:`Retryable.final` gives) when an
+        attempt after ``delay`` seconds would start past the deadline or past what
+        the speed rules allow."""
         after = time.monotonic() - self._start + delay
         problem = self._overdue(after)
         if problem:
-            raise DownloadError(
+            raise err.final(
+                self.url,
                 f"{self.url}: {err}; the next attempt would start after {after:.1f} s, "
-                f"{problem}{self.kept}"
+                f"{problem}{self.kept}",
             ) from err
 
     def _overdue(self, elapsed: float) -> str | None:
@@ -224,9 +263,13 @@ class Attempts:
 
     Failures (a connection refused, HTTP 429 or 5xx, a read timeout, an
     attempt the speed rules found too slow) use up ``HUBTOOLS_RETRIES`` and
-    wait with exponential backoff, or as long as ``Retry-After`` asks; a body
-    the server cut short after new bytes arrived is resumed at once without
-    using one, as wget does. The :class:`Pace` bounds it all.
+    wait with exponential backoff from ``HUBTOOLS_BACKOFF``, or as long as
+    ``Retry-After`` asks (at most a minute); the waits together stay within
+    ``HUBTOOLS_RETRY_BUDGET`` seconds, so that a source that does not answer
+    is given up quickly, saying why. A body the server cut short after new
+    bytes arrived is resumed at once without using a retry, as wget does.
+    The :class:`Pace` bounds it all. Each retry is logged as a warning with
+    its reason and wait.
     """
 
     def __init__(self, url: str, settings: Settings, pace: Pace, *, kept: str = "") -> None:
@@ -236,6 +279,8 @@ class Attempts:
         self.kept = f" ({kept})" if kept else ""
         self.failures = 0
         self.resumes = 0
+        #: Seconds waited between attempts so far.
+        self.waited = 0.0
 
     def failed(self, err: Retryable, *, progressed: bool = False) -> None:
         """Count ``err`` and wait before the next attempt.
@@ -243,7 +288,9 @@ class Attempts:
         ``progressed`` says the attempt brought bytes not had before. Raises
         :class:`~hubtools.errors.DownloadError` when a rule of the pace fired
         for good, when the retries are used up, or when the wait would end
-        past what the pace allows.
+        past what the pace or the retry budget allows: an HTTPStatusError
+        when the last failure was an HTTP error status, an UnreachableError
+        when no connection could be made.
         """
         fired = self.pace.take()
         if isinstance(fired, DownloadError):
@@ -255,23 +302,39 @@ class Attempts:
             log.info("%s: %s; resuming (resume %d)", self.url, err, self.resumes)
             return
         self.failures += 1
+        resumed = f" and {self.resumes} resumes after cuts" if self.resumes else ""
         if self.failures > self.settings.retries:
-            resumed = f" and {self.resumes} resumes after cuts" if self.resumes else ""
-            raise DownloadError(
-                f"{self.url}: {err}; gave up after {self.failures} attempts{resumed}{self.kept}"
+            raise err.final(
+                self.url,
+                f"{self.url}: {err}; gave up after {self.failures} attempts{resumed} "
+                f"(HUBTOOLS_RETRIES={self.settings.retries}){self.kept}",
             ) from err
+        asked = err.wait is not None
         delay = err.wait
         if delay is None:
             delay = min(self.settings.backoff * 2 ** (self.failures - 1), self.settings.max_wait)
         self.pace.before_wait(delay, err)
-        log.info(
-            "%s: %s; retry %d/%d in %.1fs",
+        budget = self.settings.retry_budget
+        if self.waited + delay > budget + 1e-9:
+            why = f"a wait of {delay:g} s"
+            if asked:
+                why = f"the wait of {delay:g} s the server asks (Retry-After)"
+            raise err.final(
+                self.url,
+                f"{self.url}: {err}; gave up after {self.failures} attempts{resumed}: {why} "
+                f"would pass the retry budget of {budget:g} s (HUBTOOLS_RETRY_BUDGET; "
+                f"{self.waited:g} s waited so far); retry later, or raise the budget{self.kept}",
+            ) from err
+        log.warning(
+            "%s: %s; retry %d/%d in %.2f s%s",
             self.url,
             err,
             self.failures,
             self.settings.retries,
             delay,
+            " (Retry-After)" if asked else "",
         )
+        self.waited += delay
         _sleep(delay)
 
 
@@ -443,28 +506,43 @@ def _retry_after(value: str | None, settings: Settings) -> float | None:
     return max(0.0, min(when.timestamp() - time.time(), settings.max_wait))
 
 
+def _not_the_file(url: str, status: int, message: str) -> WrongContentError:
+    """The error for a body that is not the file: NotServedError (an HTTPError)
+    for an error status, WrongFileError (an AssertionError) for a success."""
+    if status >= 400:
+        return NotServedError(message, url, status)
+    return WrongFileError(message)
+
+
 def sniff(url: str, status: int, content_type: str, head: bytes) -> None:
-    """Raise DownloadError when ``head`` is clearly not a model: LFS pointer, HTML, quota."""
+    """Raise WrongContentError when ``head`` is clearly not a model: LFS pointer,
+    HTML, quota (:func:`_not_the_file` says which subclass)."""
     if head.startswith(LFS_POINTER_PREFIX):
-        raise WrongContentError(
+        raise _not_the_file(
+            url,
+            status,
             f"{url} returned a Git LFS pointer instead of the file: the repository no "
             "longer serves its Git LFS content (the ONNX Model Zoo on GitHub stopped in "
             "July 2025); add a mirror that serves the files (HUBTOOLS_MIRRORS or "
             "HUBTOOLS_GITHUB_MEDIA), or pass a local clone with the LFS content as the "
-            "repository"
+            "repository",
         )
     if _QUOTA_MARKER in head:
-        raise WrongContentError(
+        raise _not_the_file(
+            url,
+            status,
             f"{url}: the repository is over its Git LFS data quota, so GitHub does not "
-            "serve its files; try again later or add a mirror (HUBTOOLS_MIRRORS)"
+            "serve its files; try again later or add a mirror (HUBTOOLS_MIRRORS)",
         )
     start = head[:512].lstrip().lower()
     if "text/html" in content_type.lower() or start.startswith((b"<!doctype html", b"<html")):
         match = re.search(rb"<title[^>]*>(.*?)</title>", head, re.IGNORECASE | re.DOTALL)
         title = match.group(1).decode("utf-8", "replace").strip() if match else "no title"
-        raise WrongContentError(
+        raise _not_the_file(
+            url,
+            status,
             f"{url} returned an HTML page (HTTP {status}, {title!r}) instead of the file; "
-            "check the repository URL, or whether a proxy or login page is in the way"
+            "check the repository URL, or whether a proxy or login page is in the way",
         )
 
 
@@ -472,16 +550,23 @@ def _raise_for_status(resp: requests.Response, url: str, settings: Settings) -> 
     status = resp.status_code
     if status < 400:
         return
+    headers = tuple(resp.headers.items())
+    reason = resp.reason or ""
     if status in _RETRY_STATUSES:
-        raise Retryable(f"HTTP {status}", _retry_after(resp.headers.get("Retry-After"), settings))
+        wait = _retry_after(resp.headers.get("Retry-After"), settings)
+        raise Retryable(f"HTTP {status}", wait, status=status, reason=reason, headers=headers)
     head = resp.raw.read(4096, decode_content=True) or b""
     if status == 404:
-        raise WrongContentError(
+        raise NotServedError(
             f"{url}: HTTP 404 Not Found; check the repository, ref and model name, "
-            "or whether a mirror (HUBTOOLS_MIRRORS, HUBTOOLS_GITHUB_RAW) is needed"
+            "or whether a mirror (HUBTOOLS_MIRRORS, HUBTOOLS_GITHUB_RAW) is needed",
+            url,
+            status,
+            reason,
+            headers,
         )
     sniff(url, status, resp.headers.get("Content-Type", ""), head)
-    raise DownloadError(f"{url}: HTTP {status} {resp.reason}")
+    raise HTTPStatusError(f"{url}: HTTP {status} {reason}", url, status, reason, headers)
 
 
 def file_path(url: str) -> Path:
@@ -489,13 +574,14 @@ def file_path(url: str) -> Path:
     return Path(urllib.request.url2pathname(parsed.path))
 
 
-def _unresolvable(err: BaseException) -> bool:
-    """True when a connection failed because the host name has no address."""
+def _caused_by(err: BaseException, *kinds: type[BaseException]) -> bool:
+    """True when ``err`` is, wraps or was caused by one of ``kinds`` (requests and
+    urllib3 nest the low-level error in ``reason`` or the first argument)."""
     import urllib3
 
     seen: BaseException | None = err
     while seen is not None:
-        if isinstance(seen, urllib3.exceptions.NameResolutionError):
+        if isinstance(seen, kinds):
             return True
         if isinstance(seen, urllib3.exceptions.MaxRetryError) and seen.reason is not None:
             seen = seen.reason
@@ -526,15 +612,20 @@ def open_http(
             f"the last to {last}; check the repository or mirror URL"
         ) from err
     except (requests.ConnectionError, requests.Timeout) as err:
-        if _unresolvable(err):
+        import urllib3
+
+        if _caused_by(err, urllib3.exceptions.NameResolutionError):
             # No DNS answer: no network, or a wrong host name. Waiting and retrying
-            # (half a minute with the default backoff) rarely changes that.
+            # rarely changes that.
             host = urllib.parse.urlsplit(url).hostname
-            raise DownloadError(
+            raise UnreachableError(
                 f"{url}: cannot resolve the host {host} (no network, or a wrong host name); "
-                "set HUBTOOLS_OFFLINE=1 to use only the cache"
+                "use only the cache with --offline or HUBTOOLS_OFFLINE=1"
             ) from err
-        raise Retryable(f"connection failed: {err}") from err
+        unreachable = isinstance(err, requests.ConnectTimeout) or _caused_by(
+            err, urllib3.exceptions.NewConnectionError, urllib3.exceptions.ConnectTimeoutError
+        )
+        raise Retryable(f"connection failed: {err}", unreachable=unreachable) from err
     except requests.RequestException as err:
         raise DownloadError(f"{url}: request failed: {err}") from err
     with resp:
@@ -545,9 +636,11 @@ def open_http(
 def fetch_text(url: str, settings: Settings) -> str:
     """GET ``url`` (``http(s)://`` or ``file://``) and return its body as UTF-8 text.
 
-    Raises :class:`~hubtools.errors.DownloadError` on a 404 (naming the URL),
-    any other HTTP error after the retries, a body over 64 MiB, or text that is
-    not UTF-8.
+    Raises :class:`~hubtools.errors.DownloadError`: NotServedError on a 404
+    (naming the URL), HTTPStatusError for any other HTTP error after the
+    retries, UnreachableError when no connection could be made, WrongFileError
+    for a Git LFS pointer, and DownloadError for a body over 64 MiB or text
+    that is not UTF-8.
     """
     if url.startswith("file:"):
         path = file_path(url)

@@ -287,16 +287,50 @@ def replace_into(temp: Path, target: Path, *, mode: int | None = None) -> None:
     os.replace(temp, target)
 
 
-def write_atomic(path: Path, data: str | bytes, *, keep_mode: bool = True) -> None:
+def _written_through(path: Path) -> bool:
+    """Whether ``path`` is a place to write into rather than a file to replace:
+    something that is not a regular file (a FIFO, a terminal, ``/dev/null``),
+    or a path whose links lead through ``/proc`` (``/dev/stdout`` is a link to
+    ``/proc/self/fd/1``, whatever stdout is), so the writer's own stdout."""
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return True
+    except OSError:
+        return False  # a new file, or a link to one
+    hop = str(path)
+    for _ in range(40):  # the kernel's own limit on links followed
+        if os.path.realpath(os.path.dirname(hop) or ".").startswith("/proc/"):
+            return True
+        if not os.path.islink(hop):
+            return False
+        hop = os.path.join(os.path.dirname(hop), os.readlink(hop))
+    return False
+
+
+def write_atomic(
+    path: Path, data: str | bytes, *, keep_mode: bool = True, follow: bool = False
+) -> None:
     """Write ``data`` (text as UTF-8, no newline translation) to ``path`` atomically.
 
     Readers see the old file or the new one, never a partial write; on a
     failure nothing is left behind. The file gets the mode of the file it
     replaces (with ``keep_mode``), else the one the umask gives.
+
+    With ``follow`` (an output the user named), a symlink is kept and the
+    file it leads to is written atomically instead, and a path that is not
+    a regular file (a FIFO, ``/dev/stdout``) is written through, never
+    replaced. Without it a symlink at ``path`` is replaced like a file, so a
+    link planted in a shared folder cannot redirect the write.
     Raises OSError.
     """
     path = Path(path)
     payload = data.encode("utf-8") if isinstance(data, str) else data
+    if follow:
+        if _written_through(path):
+            with open(path, "wb") as handle:
+                handle.write(payload)
+            return
+        path = Path(os.path.realpath(path))
     temp = temp_beside(path)
     try:
         with open(temp, "wb") as handle:

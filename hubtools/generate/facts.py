@@ -165,7 +165,8 @@ def _reusable(
         meta = entry.metadata
         if meta.model_sha is None or meta.model_bytes is None or meta.io_ports is None:
             return None  # a full run would read the content now: do the same
-        return Facts(meta.model_sha, meta.model_bytes, False, meta.io_ports)
+        # generate writes no entry whose opset is not its content's: it is the file's.
+        return Facts(meta.model_sha, meta.model_bytes, False, meta.io_ports, entry.opset_version)
     entry = by_data_path.get(path)
     if entry is not None:
         meta = entry.metadata

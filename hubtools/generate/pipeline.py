@@ -1,14 +1,21 @@
 """The generator: turn a model repository into an ``ONNX_HUB_MANIFEST.json``.
-It runs the collectors, drops duplicate candidates, gets the file facts
-(:mod:`hubtools.generate.facts`), carries io_ports and extra_ports over from a
-previous manifest and sorts the entries by ``model_path``. Bad input becomes a
-warning :class:`~hubtools.errors.Problem` located at ``file:line`` and the run
-goes on; this module raises only when it cannot work at all, and it must not
-parse READMEs or read file content itself (collectors and the facts step do).
+It runs the collectors of the run's layouts (:mod:`hubtools.generate.layouts`),
+drops duplicate candidates, gets the file facts
+(:mod:`hubtools.generate.facts`), finishes the candidates whose opset comes
+from their file, applies the ``[[models]]`` rules of ``hubtools.toml``,
+carries io_ports and extra_ports over from a previous manifest, sorts the
+entries by ``model_path``, and checks the result as ``validate`` would
+(:mod:`hubtools.generate.selfcheck`). Bad input becomes a
+:class:`~hubtools.errors.Problem` located at its source: an error when the
+manifest would be wrong or would leave out a model a README lists (the run
+fails), a warning when the input is refused or left out on purpose. This
+module raises only when it cannot work at all, and it must not parse READMEs
+or read file content itself (collectors and the facts step do).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,11 +24,16 @@ from hubtools.core import files as hashing
 from hubtools.core.manifest import IOPorts, JSONValue, Manifest, Metadata, ModelEntry
 from hubtools.errors import FileWriteError, Problem, Report, UsageError
 from hubtools.generate.collectors.base import Candidate, Collector, CollectResult
+from hubtools.generate.collectors.base import error as _error
 from hubtools.generate.collectors.base import warning as _warning
 from hubtools.generate.collectors.readme_tables import LegacyZooCollector
+from hubtools.generate.config import LAYOUTS, GenerateConfig, read_generate_config
 from hubtools.generate.facts import Facts, plan_facts, run_facts
-from hubtools.generate.repo import RepoFiles, list_files
+from hubtools.generate.layouts import Collected, collect, layout_collectors, unlisted_models
 from hubtools.generate.repo import changed_since as _changed_since
+from hubtools.generate.repo import list_files
+from hubtools.generate.rules import apply_rules
+from hubtools.generate.selfcheck import problems_at_source
 
 __all__ = [
     "Candidate",
@@ -43,7 +55,9 @@ class GenerateStats:
     ``io_ports_missing`` lists the model files whose content is absent (LFS
     pointers) and whose io_ports no previous entry had; ``new_entries`` the
     model paths that the previous manifest did not have (all of them when
-    there was none).
+    there was none). ``unlisted`` lists the ``.onnx`` files no entry lists and
+    no layout reported (each an ``unlisted-model`` warning), ``left_out`` how
+    many others are in no entry, each reported by a note or a problem.
     """
 
     entries: int = 0
@@ -57,6 +71,9 @@ class GenerateStats:
     is_git: bool = True
     sources: int = 0
     notes: tuple[str, ...] = ()  # what collectors left out on purpose, for the summary
+    unlisted: tuple[str, ...] = ()
+    left_out: int = 0
+    layouts: tuple[str, ...] = ()
 
     @property
     def lfs_pull_command(self) -> str | None:
@@ -68,11 +85,17 @@ class GenerateStats:
 
 @dataclass(frozen=True)
 class GenerateResult:
-    """A generated manifest, the problems met on the way, and the run's figures."""
+    """A generated manifest, the problems met on the way, and the run's figures;
+    ``text`` is the manifest as it is written (``manifest.dumps()``, made once)."""
 
     manifest: Manifest
     report: Report
     stats: GenerateStats
+    text: str = ""
+
+    def dumps(self) -> str:
+        """The manifest's text, as written."""
+        return self.text or self.manifest.dumps()
 
 
 def default_collectors(
@@ -80,12 +103,12 @@ def default_collectors(
 ) -> list[Collector]:
     """The collectors of the real zoo's two layouts: README tables, then
     ``turnkey_stats.yaml`` model folders."""
-    from hubtools.generate.collectors.turnkey import TurnkeyCollector
-
-    return [
-        LegacyZooCollector(include_unlinked=include_unlinked),
-        TurnkeyCollector(include_skipped=include_skipped),
-    ]
+    return layout_collectors(
+        LAYOUTS[:2],
+        GenerateConfig(),
+        include_unlinked=include_unlinked,
+        include_skipped=include_skipped,
+    )
 
 
 def generate_manifest(
@@ -97,6 +120,8 @@ def generate_manifest(
     include_unlinked: bool = False,
     include_skipped: bool = False,
     collectors: Sequence[Collector] | None = None,
+    layouts: Sequence[str] | None = None,
+    config: GenerateConfig | None = None,
     progress: Callable[[str, int], None] | None = None,
     on_total: Callable[[int], None] | None = None,
 ) -> GenerateResult:
@@ -104,35 +129,47 @@ def generate_manifest(
 
     The steps: the collectors find candidates in the tracked files; duplicates
     are dropped; the facts of each distinct file are planned and read; the
-    entries are assembled and sorted by ``model_path``.
+    candidates of the files layout get their opset from them; the
+    ``[[models]]`` rules apply; the entries are assembled, sorted by
+    ``model_path`` and checked as ``validate`` checks a manifest.
 
     ``previous`` supplies io_ports (for models whose content is absent) and
     extra_ports, matched by ``model_sha``. ``changed_since`` (a git ref) reuses
     the previous facts of content files unchanged since that ref; it needs
-    ``previous``. ``jobs`` files are read in parallel. ``collectors`` replaces
-    the defaults (:func:`default_collectors`: the README tables of
-    :class:`LegacyZooCollector`, with ``include_unlinked``, and the
-    ``turnkey_stats.yaml`` folders of :class:`TurnkeyCollector`, with
-    ``include_skipped``). ``on_total(n_bytes)`` is called
-    once with the bytes about to be read, ``progress(path, n_bytes)`` after
-    each file.
+    ``previous``. ``jobs`` files are read in parallel. ``config`` holds the
+    settings of ``hubtools.toml`` (read from ``repo_root`` when not given).
+    ``layouts`` (names of :data:`~hubtools.generate.config.LAYOUTS`) replaces
+    the config's; without either, the README tables of
+    :class:`LegacyZooCollector` (with ``include_unlinked``) and the
+    ``turnkey_stats.yaml`` folders (with ``include_skipped``) run, and the
+    files layout when neither finds its layout. ``collectors`` replaces them
+    all. ``on_total(n_bytes)`` is called once with the bytes about to be
+    read, ``progress(path, n_bytes)`` after each file.
 
-    Bad input is reported in the result's Report as warnings. Raises
+    Bad input is reported in the result's Report, as errors (the manifest
+    must not be written) or warnings. Raises
     :class:`~hubtools.errors.UsageError` when ``repo_root`` is not a folder,
     ``jobs`` < 1, ``changed_since`` is given without ``previous`` or is not a
-    known revision; :class:`~hubtools.errors.HubtoolsError` when git fails.
+    known revision, or ``hubtools.toml`` is wrong;
+    :class:`~hubtools.errors.HubtoolsError` when git fails.
     """
     if jobs < 1:
         raise UsageError(f"--jobs must be at least 1, got {jobs}")
     root = Path(repo_root)
     repo = list_files(root)
+    if config is None:
+        config = read_generate_config(root)
     touched = _touched(root, previous, changed_since)
-    if collectors is None:
-        collectors = default_collectors(
-            include_unlinked=include_unlinked, include_skipped=include_skipped
-        )
     report = Report()
-    collected = _collect(repo, collectors, report)
+    collected = collect(
+        repo,
+        config,
+        layouts=layouts,
+        collectors=collectors,
+        include_unlinked=include_unlinked,
+        include_skipped=include_skipped,
+    )
+    report.extend(collected.problems)
     candidates = _dedupe(collected.candidates, report)
     known = _Previous.of(previous)
     plan = plan_facts(
@@ -140,11 +177,24 @@ def generate_manifest(
     )
     read = run_facts(root, plan.jobs, workers=jobs, progress=progress, on_total=on_total)
     facts: dict[str, Facts | Problem] = {**plan.kept, **read}
+    candidates, unmatched = apply_rules(_finished(candidates, facts, report), config.rules)
+    report.extend(unmatched)
     assembled = _assemble(candidates, facts, known, report)
     manifest = Manifest.from_entries(assembled.entries).sorted()
-    stats = _stats(manifest, read.values(), len(plan.kept), assembled, known, collected)
+    text = manifest.dumps()
+    report.extend(problems_at_source(manifest, text, {c.model_path: c for c in candidates}))
+    unlisted = unlisted_models(repo, collected, [g.pattern for g in config.exclude])
+    report.extend(unlisted)
+    stats = _stats(
+        manifest, read.values(), len(plan.kept), assembled, known, collected, repo.is_git
+    )
+    stats = dataclasses.replace(
+        stats,
+        unlisted=tuple(p.location.file for p in unlisted),
+        left_out=_left_out_count(collected, candidates),
+    )
     report.count("entries", len(manifest))
-    return GenerateResult(manifest=manifest, report=report, stats=stats)
+    return GenerateResult(manifest=manifest, report=report, stats=stats, text=text)
 
 
 # ---- the steps ---------------------------------------------------------------
@@ -162,68 +212,63 @@ def _touched(root: Path, previous: Manifest | None, ref: str | None) -> frozense
     return _changed_since(root, ref).touched
 
 
-@dataclass(frozen=True)
-class _Collected:
-    """What all the collectors found, in their order."""
-
-    candidates: list[Candidate]
-    sources: int
-    notes: tuple[str, ...]
-    is_git: bool
-
-
-def _collect(repo: RepoFiles, collectors: Iterable[Collector], report: Report) -> _Collected:
-    """Run every collector; their problems go to ``report`` in collector order."""
-    found: list[Candidate] = []
-    sources = 0
-    notes: list[str] = []
-    for collector in collectors:
-        result = collector.collect(repo)
-        report.extend(result.problems)
-        found.extend(result.candidates)
-        sources += len(result.sources)
-        notes.extend(result.notes)
-    return _Collected(found, sources, tuple(notes), repo.is_git)
-
-
 def _dedupe(candidates: Iterable[Candidate], report: Report) -> list[Candidate]:
-    """The candidates, each model path once (a repeat is skipped with a warning);
-    a repeated name and opset is kept, with a warning."""
+    """The candidates, each model path once: a weak candidate (the files
+    layout's) yields to another's for the same file without a word, and
+    drops a bundle another lists; another repeat is an error. A repeated
+    name and opset is left to the validator's check of the result."""
+    candidates = list(candidates)
+    strong = {c.model_path for c in candidates if not c.weak}
+    strong.update(
+        c.model_with_data_path for c in candidates if not c.weak and c.model_with_data_path
+    )
     seen: dict[str, Candidate] = {}
     for candidate in candidates:
+        if candidate.weak:
+            if candidate.model_path in strong:
+                continue
+            if candidate.model_with_data_path in strong:
+                candidate = dataclasses.replace(candidate, model_with_data_path=None)
         first = seen.get(candidate.model_path)
         if first is None:
             seen[candidate.model_path] = candidate
             continue
         report.add(
-            _warning(
+            _error(
                 "duplicate-model-path",
-                f"{candidate.model_path} is already listed at {first.location}; "
-                "this row was skipped",
+                f"{candidate.model_path} is already listed at {first.location}; a file "
+                "is one entry, so this one cannot be used",
                 candidate.location.file,
                 candidate.location.line,
                 "list each model file once",
             )
         )
-    by_name: dict[tuple[str, int], Candidate] = {}
-    for candidate in seen.values():
-        key = (candidate.model.casefold(), candidate.opset_version)
-        first = by_name.setdefault(key, candidate)
-        if first is not candidate:
-            # Kept (the file is real), but clients look names up case-insensitively
-            # with the opset: only the first of the two can ever be loaded by name.
-            report.add(
-                _warning(
-                    "duplicate-model",
-                    f"model {candidate.model!r} with opset {candidate.opset_version} is "
-                    f"already declared at {first.location}; a client asking for it by name "
-                    "gets only one of them",
-                    candidate.location.file,
-                    candidate.location.line,
-                    "give one of them another name",
-                )
-            )
     return list(seen.values())
+
+
+def _finished(
+    candidates: Iterable[Candidate], facts: Mapping[str, Facts | Problem], report: Report
+) -> list[Candidate]:
+    """The candidates, those whose opset comes from their file finished with its
+    facts (one whose file has no facts is left to :func:`_assemble` to report)."""
+    out = []
+    for candidate in candidates:
+        model = facts[candidate.model_path]
+        if candidate.finish is None or not isinstance(model, Facts):
+            out.append(candidate)
+            continue
+        done = candidate.finish(model.opset, not model.from_pointer)
+        if isinstance(done, Problem):
+            report.add(done)
+        else:
+            out.append(done)
+    return out
+
+
+def _left_out_count(collected: Collected, candidates: Iterable[Candidate]) -> int:
+    """How many ``.onnx`` files collectors left out (and said so) that no entry names."""
+    named = {c.model_path for c in candidates}
+    return sum(1 for p in collected.left_out if p.endswith(".onnx") and p not in named)
 
 
 @dataclass(frozen=True)
@@ -328,6 +373,8 @@ def _facts_of(
 
 def _at_row(problem: Problem, candidate: Candidate) -> Problem:
     """A file problem, located at the README row that links the file."""
+    if problem.location.file == candidate.location.file:
+        return problem  # the files layout: the file is its own source
     return Problem(
         problem.code,
         f"{problem.location.file}: {problem.message}",
@@ -352,10 +399,10 @@ def _fact_warnings(candidate: Candidate, model: Facts) -> list[Problem]:
     ]
     if model.opset is not None and model.opset != candidate.opset_version:
         problems.append(
-            _warning(
+            _error(
                 "opset-mismatch",
                 f"says opset {candidate.opset_version}, but {candidate.model_path} imports "
-                f"opset {model.opset}; the declared value was kept",
+                f"opset {model.opset}, so `validate --repo` would reject the entry",
                 where.file,
                 where.line,
                 "fix the declared opset (or the file)",
@@ -396,7 +443,8 @@ def _stats(
     facts_reused: int,
     assembled: _Assembled,
     previous: _Previous,
-    collected: _Collected,
+    collected: Collected,
+    is_git: bool,
 ) -> GenerateStats:
     """The run's figures; ``read`` holds the outcome of every file read this run."""
     from_pointers = files_hashed = bytes_hashed = 0
@@ -416,9 +464,10 @@ def _stats(
         facts_reused=facts_reused,
         io_ports_missing=tuple(sorted(assembled.io_ports_missing)),
         new_entries=tuple(e.model_path for e in manifest if e.model_path not in previous.by_path),
-        is_git=collected.is_git,
+        is_git=is_git,
         sources=collected.sources,
         notes=collected.notes,
+        layouts=collected.layouts,
     )
 
 
@@ -426,12 +475,13 @@ def write_manifest(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` atomically: a temporary file beside it, then a rename.
 
     Readers see the old file or the new one, never a partial write; the file
-    keeps the mode of the one it replaces (else the umask's). Raises
-    :class:`~hubtools.errors.FileWriteError` when the folder cannot be
-    written; nothing is left behind then.
+    keeps the mode of the one it replaces (else the umask's). A symlink stays
+    and its target is written; a FIFO or device (``/dev/stdout``) is written
+    through, never replaced. Raises :class:`~hubtools.errors.FileWriteError`
+    when the folder cannot be written; nothing is left behind then.
     """
     path = Path(path)
     try:
-        hashing.write_atomic(path, text)
+        hashing.write_atomic(path, text, follow=True)
     except OSError as err:
         raise FileWriteError(f"{path}: cannot write: {err.strerror or err}") from err

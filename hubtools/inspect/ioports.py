@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import re
+from typing import Any
 
 import onnx
 
@@ -212,11 +213,17 @@ def _forget_invented(tp: onnx.TypeProto, declared: set[str]) -> None:
 
 
 def _inferred_types(model: onnx.ModelProto) -> dict[str, onnx.TypeProto]:
-    """Types of the graph's values as shape inference finds them, declared outputs ignored.
+    """Types of the graph's values as onnxruntime's type inference finds them,
+    declared outputs ignored.
 
     onnxruntime infers from the inputs and merges the result into the declared
     outputs itself (see :func:`_merge_output`), so inference here starts from
-    outputs without a type.
+    outputs without a type. Where ``onnx.shape_inference`` leaves a node's
+    outputs untyped (operators without an inference function, such as the
+    ``ai.onnx.ml`` Scaler or LinearRegressor that scikit-learn converters
+    write), the types onnxruntime gives them from the operator's schema
+    (:func:`_schema_types`) are added and inference runs again, as
+    onnxruntime infers each node from the types its inputs got.
     """
     probe = onnx.ModelProto()
     probe.CopyFrom(model)
@@ -228,6 +235,29 @@ def _inferred_types(model: onnx.ModelProto) -> dict[str, onnx.TypeProto]:
         if part is not None and part.HasField("shape"):
             _clean_declared(part.shape)
     declared = _declared_symbols(probe.graph)
+    types = _shape_inference(probe, declared)
+    # Each round types at least one more value, or stops.
+    for _ in range(len(probe.graph.node)):
+        if all(o.name in types for o in probe.graph.output):
+            break  # what most models reach at once: nothing else to learn
+        found = _schema_types(probe, types)
+        if not found:
+            break
+        for name, tp in found.items():
+            probe.graph.value_info.append(_value_info(name, tp))
+        types = {**found, **_shape_inference(probe, declared)}
+    return types
+
+
+def _value_info(name: str, tp: onnx.TypeProto) -> onnx.ValueInfoProto:
+    """A ValueInfoProto of ``name`` with type ``tp``."""
+    value = onnx.ValueInfoProto(name=name)
+    value.type.CopyFrom(tp)
+    return value
+
+
+def _shape_inference(probe: onnx.ModelProto, declared: set[str]) -> dict[str, onnx.TypeProto]:
+    """Types of the values ``onnx.shape_inference`` finds in ``probe`` (none when it fails)."""
     try:
         inferred = onnx.shape_inference.infer_shapes(probe, check_type=False, strict_mode=False)
     except Exception as err:  # onnx raises many types; the declared types remain
@@ -240,6 +270,129 @@ def _inferred_types(model: onnx.ModelProto) -> dict[str, onnx.TypeProto]:
             _forget_invented(value.type, declared)
             types[value.name] = value.type
     return types
+
+
+# ---- onnxruntime's typing from operator schemas --------------------------
+
+
+def _schema_types(
+    model: onnx.ModelProto, known: dict[str, onnx.TypeProto]
+) -> dict[str, onnx.TypeProto]:
+    """Types onnxruntime gives node outputs that ``known`` lacks, from schemas alone.
+
+    onnxruntime (``Graph::InferAndVerifyTypeMatch``) types an output before
+    looking at what inference says: with the type its input bound to the
+    same type parameter when the output is homogeneous (Concat's ``T``),
+    else with the one type its schema allows (Scaler's ``tensor(float)``).
+    Such a type has no shape; nodes are taken in graph order, so one pass
+    follows a chain of them.
+    """
+    opsets: dict[str, int] = {}
+    for opset in model.opset_import:
+        opsets.setdefault("" if opset.domain == "ai.onnx" else opset.domain, opset.version)
+    types = dict(known)
+    for init in model.graph.initializer:
+        types.setdefault(init.name, _tensor_type(init.data_type))
+    found: dict[str, onnx.TypeProto] = {}
+    for node in model.graph.node:
+        domain = "" if node.domain == "ai.onnx" else node.domain
+        version = opsets.get(domain)
+        if version is None or all(not name or name in types for name in node.output):
+            continue
+        try:
+            schema = onnx.defs.get_schema(node.op_type, version, domain)
+        except onnx.defs.SchemaError:
+            continue  # a model-local function or a custom domain: onnxruntime's own business
+        bound: dict[str, onnx.TypeProto] = {}
+        for index, name in enumerate(node.input):
+            if name and name in types and schema.inputs:
+                param = schema.inputs[min(index, len(schema.inputs) - 1)]
+                bound.setdefault(param.type_str, types[name])
+        for index, name in enumerate(node.output):
+            if not name or name in types or not schema.outputs:
+                continue
+            tp = _output_type(schema.outputs[min(index, len(schema.outputs) - 1)], bound)
+            if tp is not None:
+                found[name] = types[name] = tp
+    return found
+
+
+def _output_type(param: Any, bound: dict[str, onnx.TypeProto]) -> onnx.TypeProto | None:
+    """The type a schema's output parameter gets without inference: its input's
+    when homogeneous with one, else its only allowed type; None otherwise."""
+    if param.is_homogeneous and param.type_str in bound:
+        return _without_shapes(bound[param.type_str])
+    if len(param.types) == 1:
+        return _parse_type(next(iter(param.types)))
+    return None
+
+
+def _tensor_type(elem_type: int) -> onnx.TypeProto:
+    tp = onnx.TypeProto()
+    tp.tensor_type.elem_type = elem_type
+    return tp
+
+
+def _without_shapes(tp: onnx.TypeProto) -> onnx.TypeProto:
+    """``tp`` with every tensor shape in it removed (onnxruntime's DataType)."""
+    out = onnx.TypeProto()
+    out.CopyFrom(tp)
+    current = out
+    for _ in range(MAX_DEPTH * 4):
+        kind = current.WhichOneof("value")
+        if kind == "tensor_type":
+            current.tensor_type.ClearField("shape")
+        elif kind == "sparse_tensor_type":
+            current.sparse_tensor_type.ClearField("shape")
+        elif kind == "sequence_type":
+            current = current.sequence_type.elem_type
+            continue
+        elif kind == "optional_type":
+            current = current.optional_type.elem_type
+            continue
+        elif kind == "map_type":
+            current = current.map_type.value_type
+            continue
+        break
+    return out
+
+
+def _parse_type(text: str) -> onnx.TypeProto | None:
+    """The TypeProto of a schema's type string (``seq(map(int64,tensor(float)))``);
+    None for one hubtools cannot read."""
+    text = text.replace(" ", "")
+    tp = onnx.TypeProto()
+    if text.startswith(("tensor(", "sparse_tensor(")) and text.endswith(")"):
+        elem = _element_number(text[text.index("(") + 1 : -1])
+        if elem is None:
+            return None
+        part = tp.tensor_type if text.startswith("tensor(") else tp.sparse_tensor_type
+        part.elem_type = elem
+        return tp
+    for prefix, field in (("seq(", "sequence_type"), ("optional(", "optional_type")):
+        if text.startswith(prefix) and text.endswith(")"):
+            inner = _parse_type(text[len(prefix) : -1])
+            if inner is None:
+                return None
+            getattr(tp, field).elem_type.CopyFrom(inner)
+            return tp
+    if text.startswith("map(") and text.endswith(")") and "," in text:
+        key, value = text[4:-1].split(",", 1)
+        key_type, value_type = _element_number(key), _parse_type(value)
+        if key_type is None or value_type is None:
+            return None
+        tp.map_type.key_type = key_type
+        tp.map_type.value_type.CopyFrom(value_type)
+        return tp
+    return None
+
+
+def _element_number(name: str) -> int | None:
+    """The TensorProto data type named ``name`` as a schema spells it (``float``, ``int64``)."""
+    try:
+        return int(onnx.TensorProto.DataType.Value(name.upper()))
+    except ValueError:
+        return None
 
 
 def io_ports_of(model: onnx.ModelProto) -> IOPorts:

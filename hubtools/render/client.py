@@ -1,5 +1,6 @@
 """Render what the hub client and the cache give: model tables and entries,
-where a download came from, and the cache listing, verification and pruning.
+where a download came from, the cache listing, removal, verification and
+pruning, the trusted list, and snapshots.
 Pure functions: they return what the CLI prints, never print, never import
 click, and never touch the network or the cache themselves. Names, tags,
 paths and URLs come from manifests nobody vetted (``list`` and ``info`` need
@@ -17,7 +18,8 @@ from typing import TYPE_CHECKING
 from hubtools.render.text import escape_control
 
 if TYPE_CHECKING:
-    from hubtools.client.cache import CachedFile, VerifyResult
+    from hubtools.client.cache import CachedFile, Owner, Removed, VerifyResult
+    from hubtools.client.snapshot import Snapshot
     from hubtools.hub import Download, ModelInfo
 
 
@@ -97,23 +99,126 @@ def local_path(path: Path) -> str:
 # ---- cache -----------------------------------------------------------------------
 
 
-def cache_table(items: Sequence[CachedFile], root: Path) -> str:
-    """Cached files as a BYTES/KIND/PATH table, paths relative to ``root``."""
-    rows = [[str(i.size), i.kind, str(i.path.relative_to(root))] for i in items]
-    return table(rows, ["BYTES", "KIND", "PATH"])
+def human_size(n: int) -> str:
+    """``158 B``, ``26.5 KiB``, ``1.2 GiB``: powers of 1024, one decimal."""
+    size = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if size < 1024:
+            return f"{n} B" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} TiB"
+
+
+def _joined(values: Sequence[str]) -> str:
+    """Distinct values in order, comma-separated; ``-`` for none."""
+    return ", ".join(dict.fromkeys(v for v in values if v)) or "-"
+
+
+def cache_table(described: Sequence[tuple[CachedFile, Sequence[Owner]]], root: Path) -> str:
+    """Cached files as a REPO/MODEL/OPSET/SIZE/KIND/PATH table, sizes in human
+    units, paths relative to ``root``; ``-`` where no kept manifest names a file."""
+    rows = [
+        [
+            _joined([o.repo for o in owners]),
+            _joined([o.model for o in owners]),
+            _joined([str(o.opset) for o in owners if o.model]),
+            human_size(item.size),
+            item.kind,
+            str(item.path.relative_to(root)),
+        ]
+        for item, owners in described
+    ]
+    return table(rows, ["REPO", "MODEL", "OPSET", "SIZE", "KIND", "PATH"])
 
 
 def cache_total(items: Sequence[CachedFile], root: Path) -> str:
-    """``total: N file(s), B bytes in <root>``."""
+    """``total: N file(s), 3.4 MiB (3563337 bytes) in <root>``."""
     total = sum(i.size for i in items)
-    return escape_control(f"total: {len(items)} file(s), {total} bytes in {root}")
+    return escape_control(
+        f"total: {len(items)} file(s), {human_size(total)} ({total} bytes) in {root}"
+    )
 
 
-def cache_json(items: Sequence[CachedFile], root: Path) -> str:
-    """The cache listing as one indented JSON object: folder, files and total bytes."""
-    files = [{"path": str(i.path.relative_to(root)), "size": i.size, "kind": i.kind} for i in items]
-    total = sum(i.size for i in items)
+def _file_json(item: CachedFile, root: Path) -> dict[str, object]:
+    return {"path": str(item.path.relative_to(root)), "size": item.size, "kind": item.kind}
+
+
+def cache_json(described: Sequence[tuple[CachedFile, Sequence[Owner]]], root: Path) -> str:
+    """The cache listing as one indented JSON object: folder, files (each with the
+    repositories and models it belongs to) and total bytes."""
+    files = [
+        {
+            **_file_json(item, root),
+            "repos": list(dict.fromkeys(o.repo for o in owners)),
+            "models": [
+                {"repo": o.repo, "model": o.model, "opset": o.opset} for o in owners if o.model
+            ],
+        }
+        for item, owners in described
+    ]
+    total = sum(item.size for item, _ in described)
     return json.dumps({"cache_dir": str(root), "files": files, "total": total}, indent=2)
+
+
+def removed_lines(done: Removed, root: Path, *, dry_run: bool) -> list[str]:
+    """One line per item ``cache rm`` removed (or would remove), kept because a
+    running download holds it, or kept because another repository uses it."""
+    verb = _verb(dry_run)
+    lines = [
+        escape_control(f"{verb} {i.kind} {i.path.relative_to(root)} ({human_size(i.size)})")
+        for i in done.removed
+    ]
+    lines += prune_in_use_lines(done.in_use, root)
+    lines += [
+        escape_control(
+            f"kept {i.kind} {i.path.relative_to(root)} ({human_size(i.size)}): also in "
+            f"{', '.join(repos)}"
+        )
+        for i, repos in done.shared
+    ]
+    return lines
+
+
+def removed_summary(
+    done: Removed, model: str | None, opset: int | None, repo: str | None, *, dry_run: bool
+) -> str:
+    """What ``cache rm`` did in one line, or that no kept manifest lists what was asked."""
+    what = " ".join(
+        part
+        for part in (
+            model or "",
+            f"(opset {opset})" if opset is not None else "",
+            (f"in {repo}" if model else repo) if repo else "",
+        )
+        if part
+    )
+    if not done.matched:
+        return escape_control(
+            f"hubtools: no kept manifest lists {what}; `hubtools cache ls` shows what the "
+            "cache holds"
+        )
+    total = sum(i.size for i in done.removed)
+    text = f"{_verb(dry_run)} {len(done.removed)} item(s), {human_size(total)}, of {what}"
+    if done.in_use:
+        text += f"; {len(done.in_use)} in use, kept"
+    if done.shared:
+        text += f"; {len(done.shared)} used by another repository, kept"
+    return escape_control(text)
+
+
+def removed_json(done: Removed, root: Path, *, dry_run: bool) -> str:
+    """What ``cache rm`` removed (or would remove) and kept, as indented JSON."""
+    return json.dumps(
+        {
+            "dry_run": dry_run,
+            "matched": done.matched,
+            "removed": [_file_json(i, root) for i in done.removed],
+            "in_use": [_file_json(i, root) for i in done.in_use],
+            "shared": [{**_file_json(i, root), "repos": repos} for i, repos in done.shared],
+            "total": sum(i.size for i in done.removed),
+        },
+        indent=2,
+    )
 
 
 def verify_lines(results: Sequence[VerifyResult], root: Path) -> list[str]:
@@ -173,3 +278,53 @@ def prune_summary(
     many were kept because they are in use."""
     text = f"{_verb(dry_run)} {len(removed)} item(s), {sum(i.size for i in removed)} bytes"
     return text + (f"; {len(in_use)} in use, kept" if in_use else "")
+
+
+# ---- trust -----------------------------------------------------------------------
+
+
+def trust_table(entries: Sequence[tuple[str, str]]) -> str:
+    """The trusted entries as an ENTRY/FROM table, then the rule for folders."""
+    text = table([list(e) for e in entries], ["ENTRY", "FROM"])
+    return text + "\n" + "(and any folder named as the repository: your own files)"
+
+
+def trust_json(entries: Sequence[tuple[str, str]]) -> str:
+    """The trusted entries as an indented JSON array of ``{"entry", "from"}``."""
+    return json.dumps([{"entry": e, "from": where} for e, where in entries], indent=2)
+
+
+def trust_changed(
+    entry: str, where: Path, *, added: bool | None = None, removed: bool | None = None
+) -> str:
+    """What ``trust add`` or ``trust rm`` did to the trusted list at ``where``."""
+    if added is not None:
+        done = "is trusted from now on" if added else "was trusted already"
+        return escape_control(f"hubtools: {entry} {done} ({where})")
+    if removed:
+        return escape_control(f"hubtools: {entry} is no longer trusted (removed from {where})")
+    return escape_control(
+        f"hubtools: {entry} is not in {where}; `hubtools trust ls` shows where each "
+        "trusted entry comes from"
+    )
+
+
+# ---- snapshot ---------------------------------------------------------------------
+
+
+def snapshot_lines(done: Snapshot) -> list[str]:
+    """One line per file of a snapshot: fetched, or kept (already there, verified)."""
+    return [
+        escape_control(f"{'fetched' if f.fetched else 'kept'} {f.model} (opset {f.opset}) {f.path}")
+        for f in done.files
+    ]
+
+
+def snapshot_summary(done: Snapshot) -> str:
+    """``snapshot of N entries in DEST: ...``, and how to use it."""
+    fetched = sum(1 for f in done.files if f.fetched)
+    return escape_control(
+        f"snapshot of {done.entries} entries in {done.dest}: {fetched} file(s) fetched, "
+        f"{len(done.files) - fetched} already there and verified; load from it with "
+        f"--repo {done.dest} (no network needed)"
+    )

@@ -27,13 +27,23 @@ def generate_summary(result: GenerateResult, previous_name: str | None) -> list[
         ("from pointers", stats.from_pointers),
         ("files hashed", stats.files_hashed),
     ]
+    errors = len(result.report.errors)
     lines = [
         f"generated {counts_text(counts)} ({mb:.1f} MB hashed); "
         f"io_ports reused: {stats.io_ports_reused}; facts kept from --changed-since: "
-        f"{stats.facts_reused}; warnings: {len(result.report.warnings)}"
+        f"{stats.facts_reused}; "
+        + (f"errors: {errors}; " if errors else "")
+        + f"warnings: {len(result.report.warnings)}"
         + (f" ({result.report.ignored} ignored)" if result.report.ignored else "")
     ]
     lines.extend(stats.notes)
+    unlisted = len(stats.unlisted)
+    if unlisted or stats.left_out:
+        lines.append(
+            f"{unlisted + stats.left_out} .onnx file{'s' if unlisted + stats.left_out != 1 else ''}"
+            f" in no entry: {stats.left_out} left out as said above, {unlisted} unlisted "
+            "(unlisted-model)"
+        )
     if previous_name is not None and stats.new_entries:
         shown = stats.new_entries[:LISTED]
         more = len(stats.new_entries) - len(shown)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -22,6 +22,7 @@ from hubtools.core.jsonfile import JSONDocument, printable, read_json_file
 from hubtools.core.manifest import Manifest, ModelEntry
 from hubtools.core.paths import MAX_PART_BYTES, MAX_PATH_BYTES, quote_path, unsafe_reason
 from hubtools.errors import ManifestError, Problem, Report, Severity
+from hubtools.inspect.releases import highest_opset_of_release, onnx_release_for_opset
 from hubtools.validate.problems import problem_at
 from hubtools.validate.repo_checks import repo_problems
 from hubtools.validate.schema import schema_problems
@@ -102,11 +103,20 @@ def _path_problems(index: int, entry: ModelEntry, source: str) -> Iterator[Probl
             )
 
 
-def semantic_problems(entries: Iterable[tuple[int, ModelEntry]], source: str) -> Iterator[Problem]:
-    """Problems the schema cannot see: duplicates, paths the client refuses,
-    sort order, archives, empty tags.
+def _pointer_name(index: int) -> str:
+    return f"/{index}"
 
-    ``entries`` pairs each entry with its index in the file (for JSON pointers).
+
+def semantic_problems(
+    entries: Iterable[tuple[int, ModelEntry]],
+    source: str,
+    entry_name: Callable[[int], str] = _pointer_name,
+) -> Iterator[Problem]:
+    """Problems the schema cannot see: duplicates, paths the client refuses,
+    sort order, archives, empty tags, an ONNX release too old for the opset.
+
+    ``entries`` pairs each entry with its index in the file (for JSON pointers);
+    ``entry_name`` names another entry in a message (default: its JSON pointer).
     """
     by_name: dict[tuple[str, int], int] = {}
     by_path: dict[str, int] = {}
@@ -120,7 +130,7 @@ def semantic_problems(entries: Iterable[tuple[int, ModelEntry]], source: str) ->
                 f"/{index}/model",
                 "duplicate-model",
                 f"model {entry.model!r} with opset {entry.opset_version} is already listed "
-                f"at /{by_name[key]} (names match case-insensitively)",
+                f"at {entry_name(by_name[key])} (names match case-insensitively)",
                 "rename one of them or remove the duplicate entry",
             )
         else:
@@ -132,7 +142,7 @@ def semantic_problems(entries: Iterable[tuple[int, ModelEntry]], source: str) ->
                 f"/{index}/model_path",
                 "duplicate-path",
                 f"model_path {entry.model_path!r} is already listed "
-                f"at /{by_path[entry.model_path]}",
+                f"at {entry_name(by_path[entry.model_path])}",
                 "each file must appear in one entry; remove the duplicate",
             )
         else:
@@ -144,7 +154,7 @@ def semantic_problems(entries: Iterable[tuple[int, ModelEntry]], source: str) ->
                 f"/{index}/model_path",
                 "unsorted",
                 f"entries are not sorted by model_path: {entry.model_path!r} comes after "
-                f"{previous[1]!r} (/{previous[0]})",
+                f"{previous[1]!r} ({entry_name(previous[0])})",
                 "run `hubtools generate`, or sort the entries by model_path",
                 Severity.WARNING,
             )
@@ -160,16 +170,19 @@ def semantic_problems(entries: Iterable[tuple[int, ModelEntry]], source: str) ->
                 "not set, so clients will try to load the archive as an ONNX model",
                 f'add "model_archive": "{fmt.name}" to the metadata',
             )
-        elif isinstance(archive, str) and not entry.model_path.endswith(f".{archive}"):
+        elif isinstance(archive, str) and (fmt is None or fmt.name != archive):
             yield problem_at(
                 source,
                 f"/{index}/metadata/model_archive",
                 "archive-format-mismatch",
-                f"model_archive says {archive!r}, but model_path {entry.model_path!r} does not "
-                f"end in .{archive}",
+                f"model_archive says {archive!r}, but model_path {entry.model_path!r} is "
+                + (f"a {fmt.name} archive" if fmt is not None else "not an archive"),
                 "make model_archive name the archive's real format",
                 Severity.WARNING,
             )
+        mismatch = _release_problem(index, entry, source)
+        if mismatch is not None:
+            yield mismatch
         if not entry.metadata.tags:
             yield problem_at(
                 source,
@@ -179,6 +192,44 @@ def semantic_problems(entries: Iterable[tuple[int, ModelEntry]], source: str) ->
                 'add the tags of its README folder, e.g. ["vision", "classification"]',
                 Severity.WARNING,
             )
+        yield from _digest_problems(index, entry, source)
+
+
+def _digest_problems(index: int, entry: ModelEntry, source: str) -> Iterator[Problem]:
+    """Warnings for a missing ``model_sha`` or ``model_bytes``: optional in the
+    format (``onnx.hub`` read entries without them), but a client cannot verify
+    a download without them."""
+    for key, code, what in (
+        ("model_sha", "missing-sha", "its sha256, so clients cannot verify a download"),
+        ("model_bytes", "missing-size", "its size in bytes, so clients cannot check a download"),
+    ):
+        if getattr(entry.metadata, key) is None:
+            yield problem_at(
+                source,
+                f"/{index}/metadata",
+                code,
+                f"model {entry.model!r} has no metadata.{key}: the manifest does not give {what}",
+                f"run `hubtools generate`, or add {key} (`sha256sum FILE`, `stat -c %s FILE`)",
+                Severity.WARNING,
+            )
+
+
+def _release_problem(index: int, entry: ModelEntry, source: str) -> Problem | None:
+    """A warning when the ONNX release ``onnx_version`` names cannot write ``opset_version``."""
+    highest = highest_opset_of_release(entry.onnx_version)
+    if highest is None or entry.opset_version <= highest:
+        return None
+    needed = onnx_release_for_opset(entry.opset_version)
+    return problem_at(
+        source,
+        f"/{index}/onnx_version",
+        "onnx-version-mismatch",
+        f"ONNX {entry.onnx_version} writes opsets up to {highest}, not opset {entry.opset_version}",
+        f"write the ONNX release the model was exported with (opset {entry.opset_version} "
+        + (f"needs {needed} or later" if needed else "is newer than the installed onnx knows")
+        + "), or fix opset_version",
+        Severity.WARNING,
+    )
 
 
 #: Oddities that make any other problem at their pointer a repetition.
@@ -264,19 +315,26 @@ def _gc_paused() -> Iterator[None]:
 
 
 def check_document(
-    doc: JSONDocument, *, repo: Path | None = None, jobs: int | None = None
+    doc: JSONDocument,
+    *,
+    repo: Path | None = None,
+    jobs: int | None = None,
+    entry_name: Callable[[int], str] = _pointer_name,
 ) -> ValidationResult:
     """Run the schema, the semantic checks and (with ``repo``) the file checks on a
     parsed document. Never raises for bad content: everything is a Problem.
+    ``entry_name`` names another entry in a message (see :func:`semantic_problems`).
 
     Raises:
         UsageError: ``repo`` is not a directory.
     """
     with _gc_paused():
-        return _check_document(doc, repo, jobs)
+        return _check_document(doc, repo, jobs, entry_name)
 
 
-def _check_document(doc: JSONDocument, repo: Path | None, jobs: int | None) -> ValidationResult:
+def _check_document(
+    doc: JSONDocument, repo: Path | None, jobs: int | None, entry_name: Callable[[int], str]
+) -> ValidationResult:
     report = Report()
     problems: list[Problem] = list(_oddity_problems(doc))
     schema_found = list(schema_problems(doc.data, doc.source, screen=not doc.has_floats))
@@ -287,7 +345,7 @@ def _check_document(doc: JSONDocument, repo: Path | None, jobs: int | None) -> V
         count = len(doc.data)
         failed = {entry_index(p.location.pointer) for p in schema_found}
         entries = _typed_entries(doc, {i for i in failed if i is not None}, report, problems)
-        problems.extend(semantic_problems(entries, doc.source))
+        problems.extend(semantic_problems(entries, doc.source, entry_name))
         if repo is not None:
             problems.extend(repo_problems(entries, repo, doc.source, report, jobs=jobs))
         manifest = Manifest(tuple(e for _, e in entries))

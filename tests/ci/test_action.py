@@ -215,8 +215,9 @@ def test_a_bad_readme_row(pull_request: tuple[Path, git.Repo], tmp_path: Path) -
     assert not run.ok
     assert run.steps["generate"]["outputs"]["status"] == "1"
     assert _annotations(run.stdout) == [
-        f"::warning file={README},line={row + 1},title=bad-opset::opset version 'seven' is not "
-        "an integer; the row was skipped%0Awrite the opset as a whole number such as 12"
+        f"::error file={README},line={row + 1},title=opset-not-a-number::opset version 'seven' "
+        "is not a whole number, so the row cannot be used%0Awrite the opset as a whole number "
+        "such as 12"
     ]
 
 
@@ -232,7 +233,8 @@ def test_check_models_on_the_changed_models(
     assert run.ok, run.stdout
     assert run.steps["models"]["outputs"]["status"] == "0"
     assert run.outputs["changed"] == "false"
-    assert "pass   Tiny CNN (opset 7)  validated/vision/classification/tiny_cnn/model/" in run.stdout
+    passed = "pass   Tiny CNN (opset 7)  validated/vision/classification/tiny_cnn/model/"
+    assert passed in run.stdout
     checked = [line for line in run.stdout.splitlines() if line.startswith(("pass ", "skip "))]
     assert all("tiny_cnn" in line for line in checked)
     assert len(checked) == 4  # tinycnn-7, -12, -12-int8 and the preprocessing model

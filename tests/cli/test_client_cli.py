@@ -116,11 +116,30 @@ def test_cache_ls_verify_prune(run_cli: RunCli, zoo: Zoo) -> None:
     path = Path(run_cli("download", "mnist").stdout.strip())
     run = run_cli("cache", "ls")
     assert run.exit_code == 0
-    rows = [ln.split() for ln in run.stdout.splitlines()]
-    assert [str(path.stat().st_size), "model", str(path.relative_to(zoo.cache))] in rows
-    assert "total:" in run.stdout
+    rows = [ln.split("  ") for ln in run.stdout.splitlines()]
+    rows = [[cell.strip() for cell in row if cell.strip()] for row in rows]
+    assert rows[0] == ["REPO", "MODEL", "OPSET", "SIZE", "KIND", "PATH"]
+    size = path.stat().st_size
+    assert [
+        "acme/zoo:main",
+        "MNIST",
+        "12",
+        f"{size} B",
+        "model",
+        str(path.relative_to(zoo.cache)),
+    ] in rows
+    manifest = next(row for row in rows if "manifest" in row)
+    assert manifest[:3] == ["acme/zoo:main", "-", "-"]
+    assert manifest[4] == "manifest"
+    assert manifest[3].endswith(" KiB")
+    total = sum(p.stat().st_size for p in zoo.cache.rglob("*") if p.is_file())
+    assert rows[-1][0].startswith("total: 2 file(s),")
+    assert run.stdout.splitlines()[-1].endswith(f"KiB ({total} bytes) in {zoo.cache}")
     listed = json.loads(run_cli("cache", "ls", "--format", "json").stdout)
-    assert listed["total"] == sum(f["size"] for f in listed["files"])
+    assert listed["total"] == sum(f["size"] for f in listed["files"]) == total
+    (model,) = [f for f in listed["files"] if f["kind"] == "model"]
+    assert model["repos"] == ["acme/zoo:main"]
+    assert model["models"] == [{"repo": "acme/zoo:main", "model": "MNIST", "opset": 12}]
     assert run_cli("cache", "verify").exit_code == 0
     path.write_bytes(b"corrupt")
     run = run_cli("cache", "verify")
@@ -181,6 +200,66 @@ def test_prune_lists_what_it_kept_because_a_download_holds_it(run_cli: RunCli, z
     )
     assert run.stderr == "removed 0 item(s), 0 bytes; 1 in use, kept\n"
     assert run_cli("cache", "prune").stdout == f"removed partial vision/{partial.name} (4 bytes)\n"
+
+
+def test_cache_rm_a_model_an_opset_or_a_repository(run_cli: RunCli, zoo: Zoo) -> None:
+    assert run_cli("download", "mnist", "--opset", "8", "--with-test-data").exit_code == 0
+    assert run_cli("download", "mnist").exit_code == 0
+    assert run_cli("download", "resnet18").exit_code == 0
+    mnist8, mnist12 = zoo.model("MNIST", 8), zoo.model("MNIST", 12)
+
+    def cached() -> list[str]:
+        return sorted(str(p.relative_to(zoo.cache)) for p in zoo.cache.rglob("*") if p.is_file())
+
+    before = cached()
+    run = run_cli("cache", "rm", "MNIST", "--opset", "8", "--dry-run")
+    assert run.exit_code == 0
+    assert cached() == before
+    lines = run.stdout.splitlines()
+    assert [ln.split()[:2] for ln in lines] == [["would", "remove"]] * 3
+    assert [ln.split()[2] for ln in lines] == ["model", "extracted", "extracted"]
+    assert "mnist-8.tar.gz" in lines[0]
+    assert run.stderr.startswith("would remove 3 item(s), ")
+    assert run.stderr.endswith("of MNIST (opset 8)\n")
+    removed = json.loads(run_cli("cache", "rm", "mnist", "--opset", "8", "--format", "json").stdout)
+    assert removed["dry_run"] is False
+    assert removed["matched"] == 1
+    assert [f["kind"] for f in removed["removed"]] == ["model", "extracted", "extracted"]
+    assert not [f for f in cached() if "mnist-8" in f]
+    assert [f for f in cached() if mnist12.sha in f]
+    assert hub_files(zoo, mnist8.sha) == []
+    run = run_cli("cache", "rm", "mnist")  # every opset
+    assert run.exit_code == 0
+    assert not [f for f in cached() if "mnist" in f]
+    run = run_cli("cache", "rm", "--repo", "acme/zoo:main")
+    assert run.exit_code == 0
+    assert run.stdout.splitlines()[-1].startswith("removed manifest .hubtools/manifests/")
+    assert cached() == []
+    run = run_cli("cache", "rm", "nope")
+    assert run.exit_code == 1
+    assert "no kept manifest lists nope" in run.stderr
+    run = run_cli("cache", "rm")
+    assert run.exit_code == 2
+    assert "name a MODEL, a --repo, or both" in run.stderr
+
+
+def hub_files(zoo: Zoo, sha: str) -> list[Path]:
+    """Files and folders of the cache whose name starts with ``sha``."""
+    return list(zoo.cache.rglob(f"*{sha}*"))
+
+
+def test_cache_rm_of_a_repository_keeps_files_another_one_names(run_cli: RunCli, zoo: Zoo) -> None:
+    zoo.server.add_repo("acme", "zoo", "dev", zoo.root)
+    assert run_cli("download", "resnet18").exit_code == 0
+    assert run_cli("list", "--repo", "acme/zoo:dev").exit_code == 0  # the same files
+    run = run_cli("cache", "rm", "--repo", "acme/zoo:main")
+    assert run.exit_code == 0
+    resnet = zoo.model("ResNet18", 13)
+    assert "also in acme/zoo:dev" in run.stdout
+    assert "used by another repository, kept" in run.stderr
+    assert hub_files(zoo, resnet.sha)
+    listed = json.loads(run_cli("cache", "ls", "--format", "json").stdout)
+    assert {r for f in listed["files"] for r in f["repos"]} == {"acme/zoo:dev"}
 
 
 # Control sequences a manifest could carry: clear the screen, set the window

@@ -42,6 +42,12 @@ def test_verbosity_flags_after_the_command(
     assert "-q, --quiet" in run.stdout
 
 
+@pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
+def test_help_states_the_exit_codes(run_cli: RunCli, command: tuple[str, ...]) -> None:
+    text = " ".join(run_cli(*command, "--help").stdout.split())
+    assert "Exit 0" in text or "exit 0" in text, text
+
+
 def test_the_command_list_shows_whole_sentences(run_cli: RunCli) -> None:
     listing = run_cli("--help").stdout.split("Commands:", 1)[1]
     entries = " ".join(listing.split())

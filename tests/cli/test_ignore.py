@@ -48,7 +48,7 @@ def test_a_bad_hubtools_toml_is_a_usage_error(run_cli: RunCli, hub: Path) -> Non
     run = run_cli("validate", hub / "ONNX_HUB_MANIFEST.json")
     assert run.exit_code == 2
     assert run.stderr == (
-        f"hubtools: error: {hub / 'hubtools.toml'}: [validate] has unknown key(s) ignored; "
+        f"hubtools: error: {hub / 'hubtools.toml'}:2: [validate] has unknown key(s) ignored; "
         "known: ignore\n"
     )
     (hub / "hubtools.toml").write_text("[validate\n")

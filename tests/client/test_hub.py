@@ -7,7 +7,6 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import onnx
@@ -23,7 +22,15 @@ from hubtools.errors import (
     UntrustedRepositoryError,
 )
 from hubtools.hub import Hub, parse_repo
-from tests.client_support import REPO_ROOT, Fault, Zoo, build_repo, serve_zoo, sha256
+from tests.client_support import (
+    REPO_ROOT,
+    Fault,
+    Person,
+    Zoo,
+    build_repo,
+    serve_zoo,
+    sha256,
+)
 
 
 @pytest.fixture
@@ -152,35 +159,20 @@ def test_trusted_list_file_grants_trust(zoo: Zoo, monkeypatch: pytest.MonkeyPatc
     assert hub.load("mnist", zoo.repo) is not None
 
 
-@dataclass
-class _Person:
-    """A prompt with someone behind it who gives ``answer`` (the injected seam)."""
-
-    answer: bool
-    asked: list[str] = field(default_factory=list)
-
-    def available(self) -> bool:
-        return True
-
-    def ask(self, message: str) -> bool:
-        self.asked.append(message)
-        return self.answer
-
-
 def test_interactive_prompt_yes_and_no(zoo: Zoo, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("HUBTOOLS_TRUSTED_REPOS")
-    no = _Person(answer=False)
+    no = Person(answer=False)
     assert Hub(prompt=no).load("mnist", zoo.repo) is None
     assert "acme/zoo:main is not trusted" in no.asked[0]
     assert zoo.server.media_hits(".onnx") == 0
-    assert Hub(prompt=_Person(answer=True)).load("mnist", zoo.repo, silent=True) is not None
+    assert Hub(prompt=Person(answer=True)).load("mnist", zoo.repo, silent=True) is not None
 
 
 def test_no_one_to_ask_raises_and_the_terminal_prompt_needs_a_terminal(
     zoo: Zoo, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("HUBTOOLS_TRUSTED_REPOS")
-    absent = _Person(answer=True)
+    absent = Person(answer=True)
     absent.available = lambda: False  # type: ignore[method-assign]
     with pytest.raises(UntrustedRepositoryError):
         Hub(prompt=absent).load("mnist", zoo.repo)

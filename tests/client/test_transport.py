@@ -2,40 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from hubtools.client import transport
 from hubtools.client.config import Settings
 from hubtools.client.download import download_to
 from hubtools.client.transport import fetch_text
 from hubtools.errors import DownloadError
-from tests.client_support import Fault, HubServer, running_server, sha256
+from tests.client_support import BLOB, BLOB_PATH, Fault, HubServer, running_server, sha256
 
-DATA = bytes(range(256)) * 64  # 16 KiB
-PATH = "models/blob.onnx"
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[HubServer]:
-    root = tmp_path / "repo"
-    (root / "models").mkdir(parents=True)
-    (root / PATH).write_bytes(DATA)
-    (root / "ONNX_HUB_MANIFEST.json").write_text("[]")
-    with running_server() as srv:
-        srv.add_repo("o", "r", "main", root)
-        yield srv
-
-
-@pytest.fixture
-def waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """The waits scheduled between attempts, recorded instead of slept."""
-    seen: list[float] = []
-    monkeypatch.setattr(transport, "_sleep", seen.append)
-    return seen
+DATA = BLOB
+PATH = BLOB_PATH
 
 
 @pytest.fixture
@@ -89,6 +69,7 @@ def test_429_honours_retry_after(
     server: HubServer, settings: Settings, tmp_path: Path, waits: list[float]
 ) -> None:
     server.fault(PATH, Fault("429", times=2, retry_after="7"))
+    settings = dataclasses.replace(settings, retry_budget=14)
     part, _ = _get(server, settings, tmp_path)
     assert waits == [7.0, 7.0]  # backoff alone would be 0.01 and 0.02 s
     assert part.read_bytes() == DATA

@@ -4,12 +4,15 @@ pointers, and a small zoo in the README-table layout written to disk."""
 from __future__ import annotations
 
 import hashlib
+import tempfile
 from pathlib import Path
 
 import git
 from onnx import TensorProto, helper
 
-__all__ = ["NET", "TOP", "make_zoo", "model_bytes", "pointer", "sha", "zoo_files"]
+from tests.client_support import pack
+
+__all__ = ["NET", "TOP", "make_zoo", "model_bytes", "pointer", "sha", "zip_of", "zoo_files"]
 
 
 def model_bytes(opset: int, name: str = "x") -> bytes:
@@ -82,3 +85,13 @@ def zoo_files() -> dict[str, bytes | str]:
         f"{base}/preproc/pre-18.onnx": pointer(model_bytes(18)),
         f"{base}/preproc/pre-18.tar.gz": pointer(b"bundle-18"),
     }
+
+
+def zip_of(folder: str, members: dict[str, bytes]) -> bytes:
+    """A zip of ``members`` (names relative to ``folder``, the zip's one top folder)."""
+    with tempfile.TemporaryDirectory() as temp:
+        for name, data in members.items():
+            path = Path(temp, folder, name)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+        return pack(Path(temp, folder), "zip")

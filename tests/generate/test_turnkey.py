@@ -4,12 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from hubtools.generate.collectors.turnkey import (
-    YamlError,
-    load_stats,
-    onnx_release_for_opset,
-    read_folder,
-)
+from hubtools.generate.collectors.turnkey import YamlError, load_stats, read_folder
+from hubtools.inspect.releases import onnx_release_for_opset
 
 STATS = """\
 author: timm
@@ -140,7 +136,7 @@ def test_collector_skips_skip_folders_unless_asked(tmp_path: Path) -> None:
     assert {c.model for c in both.candidates} == {"resnet50_timm"}
 
 
-def test_generate_warns_when_two_folders_share_name_and_opset(tmp_path: Path) -> None:
+def test_two_folders_sharing_name_and_opset_are_an_error_at_the_later(tmp_path: Path) -> None:
     from hubtools.generate.pipeline import generate_manifest
 
     for folder in (FOLDER, "Computer_Vision/skip/resnet50_Opset17_timm"):
@@ -151,11 +147,11 @@ def test_generate_warns_when_two_folders_share_name_and_opset(tmp_path: Path) ->
         )
     result = generate_manifest(tmp_path, include_skipped=True)
     assert len(result.manifest) == 2
-    found = [
-        (p.code, p.location.file) for p in result.report.warnings if p.code != "top-readme-missing"
-    ]
     skipped = "Computer_Vision/skip/resnet50_Opset17_timm/turnkey_stats.yaml"
-    assert found == [("duplicate-model", skipped)]  # the later one is named
+    (error,) = result.report.errors
+    assert (error.code, error.location.file) == ("duplicate-model", skipped)  # the later one
+    assert f"already listed at {FOLDER}/turnkey_stats.yaml" in error.message
+    assert error.hint == "change model_name or author in one of the turnkey_stats.yaml files"
 
 
 @pytest.mark.parametrize(

@@ -1,12 +1,13 @@
 """Rendering what the client and the cache give: tables, one model's entry,
-a download's source, and the cache listing, verification and pruning."""
+a download's source, the cache listing, removal, verification and pruning,
+and the trusted list."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-from hubtools.client.cache import CachedFile, VerifyResult
+from hubtools.client.cache import CachedFile, Owner, Removed, VerifyResult
 from hubtools.core.manifest import JSONObject
 from hubtools.hub import Download, ModelInfo
 from hubtools.render.client import (
@@ -14,6 +15,7 @@ from hubtools.render.client import (
     cache_table,
     cache_total,
     download_source,
+    human_size,
     info_json,
     info_lines,
     models_count,
@@ -21,7 +23,12 @@ from hubtools.render.client import (
     models_table,
     prune_lines,
     prune_summary,
+    removed_json,
+    removed_lines,
+    removed_summary,
     table,
+    trust_json,
+    trust_table,
     verify_lines,
     verify_summary,
 )
@@ -107,21 +114,80 @@ ITEMS = [
 ]
 
 
+OWNERS = [Owner("acme/zoo:main", "m", 12), Owner("acme/zoo:dev", "m", 12)]
+DESCRIBED = [(ITEMS[0], OWNERS), (ITEMS[1], [])]
+
+
+def test_human_size() -> None:
+    assert [human_size(n) for n in (0, 1023, 1024, 26454, 5 << 30, 3 << 40)] == [
+        "0 B",
+        "1023 B",
+        "1.0 KiB",
+        "25.8 KiB",
+        "5.0 GiB",
+        "3.0 TiB",
+    ]
+
+
 def test_cache_listing() -> None:
-    assert cache_table(ITEMS, ROOT) == (
-        f"BYTES  KIND     PATH\n1234   model    v/{SHA}_m.onnx\n5      partial  v/m.onnx.part"
+    assert cache_table(DESCRIBED, ROOT) == (
+        "REPO                         MODEL  OPSET  SIZE     KIND     PATH\n"
+        f"acme/zoo:main, acme/zoo:dev  m      12     1.2 KiB  model    v/{SHA}_m.onnx\n"
+        "-                            -      -      5 B      partial  v/m.onnx.part"
     )
-    assert cache_total(ITEMS, ROOT) == "total: 2 file(s), 1239 bytes in /cache"
-    assert cache_total([], ROOT) == "total: 0 file(s), 0 bytes in /cache"
-    assert json.loads(cache_json(ITEMS, ROOT)) == {
+    assert cache_total(ITEMS, ROOT) == "total: 2 file(s), 1.2 KiB (1239 bytes) in /cache"
+    assert cache_total([], ROOT) == "total: 0 file(s), 0 B (0 bytes) in /cache"
+    assert json.loads(cache_json(DESCRIBED, ROOT)) == {
         "cache_dir": "/cache",
         "files": [
-            {"path": f"v/{SHA}_m.onnx", "size": 1234, "kind": "model"},
-            {"path": "v/m.onnx.part", "size": 5, "kind": "partial"},
+            {
+                "path": f"v/{SHA}_m.onnx",
+                "size": 1234,
+                "kind": "model",
+                "repos": ["acme/zoo:main", "acme/zoo:dev"],
+                "models": [
+                    {"repo": "acme/zoo:main", "model": "m", "opset": 12},
+                    {"repo": "acme/zoo:dev", "model": "m", "opset": 12},
+                ],
+            },
+            {"path": "v/m.onnx.part", "size": 5, "kind": "partial", "repos": [], "models": []},
         ],
         "total": 1239,
     }
     assert cache_json([], ROOT) == '{\n  "cache_dir": "/cache",\n  "files": [],\n  "total": 0\n}'
+
+
+def test_cache_removal() -> None:
+    done = Removed([ITEMS[0]], [ITEMS[1]], [(ITEMS[0], ["acme/zoo:dev"])], matched=1)
+    assert removed_lines(done, ROOT, dry_run=True) == [
+        f"would remove model v/{SHA}_m.onnx (1.2 KiB)",
+        "kept partial v/m.onnx.part (5 bytes): in use by a running download or extraction",
+        f"kept model v/{SHA}_m.onnx (1.2 KiB): also in acme/zoo:dev",
+    ]
+    assert removed_summary(done, "m", 12, "acme/zoo:main", dry_run=False) == (
+        "removed 1 item(s), 1.2 KiB, of m (opset 12) in acme/zoo:main; 1 in use, kept; "
+        "1 used by another repository, kept"
+    )
+    assert removed_summary(Removed(), None, None, "x/y", dry_run=False) == (
+        "hubtools: no kept manifest lists x/y; `hubtools cache ls` shows what the cache holds"
+    )
+    assert json.loads(removed_json(done, ROOT, dry_run=False))["shared"] == [
+        {"path": f"v/{SHA}_m.onnx", "size": 1234, "kind": "model", "repos": ["acme/zoo:dev"]}
+    ]
+
+
+def test_trust_listing() -> None:
+    entries = [("onnx/models", "built in (any ref)"), ("acme/zoo", "/c/trusted_repos.txt")]
+    assert trust_table(entries).splitlines() == [
+        "ENTRY        FROM",
+        "onnx/models  built in (any ref)",
+        "acme/zoo     /c/trusted_repos.txt",
+        "(and any folder named as the repository: your own files)",
+    ]
+    assert json.loads(trust_json(entries))[1] == {
+        "entry": "acme/zoo",
+        "from": "/c/trusted_repos.txt",
+    }
 
 
 def test_cache_verification() -> None:

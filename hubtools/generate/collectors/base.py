@@ -9,7 +9,8 @@ particular layout.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from hubtools.core.files import read_bounded
@@ -17,7 +18,15 @@ from hubtools.core.manifest import JSONValue
 from hubtools.errors import Location, Problem, Severity
 from hubtools.generate.repo import RepoFiles, repo_file
 
-__all__ = ["MAX_OPSET", "Candidate", "CollectResult", "Collector", "read_source", "warning"]
+__all__ = [
+    "MAX_OPSET",
+    "Candidate",
+    "CollectResult",
+    "Collector",
+    "error",
+    "read_source",
+    "warning",
+]
 
 #: The largest opset a collector accepts. ONNX adds one or two a year (the
 #: real zoo goes up to 18): a larger number is a typo or an attack, not a model.
@@ -27,6 +36,11 @@ MAX_OPSET = 1000
 def warning(code: str, message: str, file: str, line: int | None, hint: str | None) -> Problem:
     """A warning located at ``file:line``."""
     return Problem(code, message, Location(file, line), Severity.WARNING, hint)
+
+
+def error(code: str, message: str, file: str, line: int | None, hint: str | None) -> Problem:
+    """An error located at ``file:line``: the run fails and nothing is written."""
+    return Problem(code, message, Location(file, line), Severity.ERROR, hint)
 
 
 def read_source(
@@ -77,11 +91,22 @@ def read_source(
 class Candidate:
     """A model a collector found: everything but the file facts.
 
-    ``location`` is where it was declared (README and line, or sidecar file),
-    for messages. ``metadata`` holds extra metadata fields, in order, that the
-    collector knows (they follow the standard ones in the entry). ``archive``
-    is the archive format (``"tar.gz"``, ``"zip"``) when ``model_path`` is an
-    archive holding the model and its external data rather than an ``.onnx``.
+    ``location`` is where it was declared (README and line, sidecar file, or
+    the model file itself), for messages; ``rename`` says how to give the
+    model another name there. ``metadata`` holds extra metadata fields, in
+    order, that the collector knows (they follow the standard ones in the
+    entry). ``archive`` is the archive format (``"tar.gz"``, ``"zip"``) when
+    ``model_path`` is an archive holding the model and its external data
+    rather than an ``.onnx``.
+
+    ``origins`` locates the fields a ``[[models]]`` rule of hubtools.toml
+    set (``"model"``, ``"tags"``, ``"metadata/<key>"``). A ``weak``
+    candidate yields, without a word, to another collector's candidate for
+    the same file. ``finish``, for a candidate whose opset comes from its
+    file, is called once the file's facts are known, with the default-domain
+    opset the content imports (None when it imports none or was not read)
+    and whether the content was read; it returns the finished candidate, or
+    the problem that leaves the file out.
     """
 
     model: str
@@ -93,17 +118,35 @@ class Candidate:
     location: Location
     metadata: tuple[tuple[str, JSONValue], ...] = ()
     archive: str | None = None
+    rename: str = "rename one of them where they are declared"
+    origins: tuple[tuple[str, Location], ...] = ()
+    weak: bool = False
+    finish: Callable[[int | None, bool], Candidate | Problem] | None = field(
+        default=None, compare=False, repr=False
+    )
+
+    def origin(self, key: str) -> Location:
+        """Where the field ``key`` was set (a hubtools.toml rule, else ``location``)."""
+        return dict(self.origins).get(key, self.location)
 
 
 @dataclass(frozen=True)
 class CollectResult:
     """What one collector found: candidates, problems, the files it read, and
-    notes for the run's summary (what it left out on purpose, say)."""
+    notes for the run's summary (what it left out on purpose, say).
+
+    ``left_out`` lists the model files the collector left out and said so
+    (in a note or a problem): they are not reported again as unlisted.
+    ``matched`` says whether the repository follows the collector's layout at
+    all (a model table, a sidecar file), even when nothing in it could be used.
+    """
 
     candidates: tuple[Candidate, ...] = ()
     problems: tuple[Problem, ...] = ()
     sources: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
+    left_out: tuple[str, ...] = ()
+    matched: bool = False
 
 
 class Collector(Protocol):

@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 
 from hubtools.errors import LinkError, LinkIsURLError, Location, Problem
 from hubtools.generate.collectors.base import MAX_OPSET, Candidate, CollectResult, read_source
+from hubtools.generate.collectors.base import error as _error
 from hubtools.generate.collectors.base import warning as _warning
 from hubtools.generate.markdown import (
     MAX_CELLS,
@@ -43,6 +44,11 @@ MAX_README_BYTES = 512 * 1024
 _DIGITS = re.compile(r"[0-9]+\Z")  # int() would also take "1_2", " 12" and other scripts' digits
 # What repo_file refuses: reported for every README, also one no link reaches.
 _REFUSED = frozenset({"link-outside", "not-a-regular-file"})
+# Problems after which a README's model tables may not all have been read.
+_TABLES_SKIPPED = frozenset(
+    {"table-too-wide", "table-too-long", "readme-too-many-cells", "table-missing-column"}
+)
+_RENAME = "change the `Model` cell of one of the two rows (names match case-insensitively)"
 
 
 #: Columns of a legacy model table: key -> accepted names, canonical first.
@@ -135,7 +141,7 @@ class LegacyZooCollector:
     and collected too when ``include_unlinked`` is set.
     """
 
-    name = "legacy-zoo"
+    name = "readme-tables"
 
     def __init__(
         self,
@@ -149,24 +155,35 @@ class LegacyZooCollector:
         self.include_unlinked = include_unlinked
 
     def collect(self, repo: RepoFiles) -> CollectResult:
-        """Candidates from the README tables of ``repo``; never raises on bad input."""
+        """Candidates from the README tables of ``repo``; never raises on bad input.
+
+        The result's ``left_out`` holds the model files of rows it could not
+        use, of READMEs no link reaches, and under the folder of a README it
+        could not read whole: each is reported already, by its own problem.
+        """
         problems: list[Problem] = []
         sources: list[str] = []
         candidates: list[Candidate] = []
+        left_out: list[str] = []
         linked = self._linked_readmes(repo, problems, sources)
+        matched = bool(linked)  # a `Model Class` table links model folders: this layout
         for readme in linked:
             text = _read_text(repo, readme)
             sources.append(readme)
             if isinstance(text, Problem):
                 problems.append(text)
+                left_out.extend(_models_under(repo, readme))
             else:
                 reported = len(problems)
                 tables = _tables(readme, text, problems)
-                left_out = len(problems) > reported  # over a limit: maybe the model table
-                found = self._model_rows(repo, readme, tables, problems)
+                found = self._model_rows(repo, readme, tables, problems, left_out)
+                skipped = any(p.code in _TABLES_SKIPPED for p in problems[reported:])
+                if skipped:
+                    left_out.extend(_models_under(repo, readme))
                 if found is not None:
+                    matched = True
                     candidates.extend(found)
-                elif not left_out:
+                elif not skipped:
                     problems.append(
                         _warning(
                             "no-model-table",
@@ -182,20 +199,24 @@ class LegacyZooCollector:
             if readme in seen or posixpath.basename(readme).lower() != "readme.md":
                 continue
             unlinked: list[Problem] = []
+            unlinked_files: list[str] = []
             text = _read_text(repo, readme)
             if isinstance(text, Problem):
                 if text.code in _REFUSED:  # a link out or a FIFO is worth a word anywhere
                     problems.append(text)
                 continue
             tables = _tables(readme, text, unlinked)
-            found = self._model_rows(repo, readme, tables, unlinked)
+            found = self._model_rows(repo, readme, tables, unlinked, unlinked_files)
             if found is None:
                 continue
             sources.append(readme)
+            matched = True
+            left_out.extend(unlinked_files)
             if self.include_unlinked:
                 problems.extend(unlinked)
                 candidates.extend(found)
                 continue
+            left_out.extend(c.model_path for c in found)
             first = next((t.line for t in tables if _is_model_table(t)), None)
             problems.append(
                 _warning(
@@ -208,7 +229,13 @@ class LegacyZooCollector:
                     "or pass --include-unlinked",
                 ),
             )
-        return CollectResult(tuple(candidates), tuple(problems), tuple(sources))
+        return CollectResult(
+            tuple(candidates),
+            tuple(problems),
+            tuple(sources),
+            left_out=tuple(left_out),
+            matched=matched,
+        )
 
     def _linked_readmes(
         self, repo: RepoFiles, problems: list[Problem], sources: list[str]
@@ -279,9 +306,15 @@ class LegacyZooCollector:
         return tuple(tags)
 
     def _model_rows(
-        self, repo: RepoFiles, readme: str, tables: Sequence[Table], problems: list[Problem]
+        self,
+        repo: RepoFiles,
+        readme: str,
+        tables: Sequence[Table],
+        problems: list[Problem],
+        left_out: list[str],
     ) -> list[Candidate] | None:
-        """Candidates of every model table of a README; None when it has no model table."""
+        """Candidates of every model table of a README; None when it has no model
+        table. The files that rows it cannot use link go to ``left_out``."""
         found: list[Candidate] | None = None
         for table in tables:
             match = match_columns(table.header, {**MODEL_COLUMNS, **DATA_COLUMN})
@@ -296,6 +329,12 @@ class LegacyZooCollector:
                 candidate = self._row(repo, readme, table, row, match.columns, problems)
                 if candidate is not None:
                     found.append(candidate)
+                    continue
+                download = match.columns["download"]
+                if download < row.source_cells:
+                    linked = _quiet_link(repo, readme, row.cells[download].link)
+                    if linked is not None:
+                        left_out.append(linked)
         return found
 
     def _row(
@@ -313,10 +352,10 @@ class LegacyZooCollector:
             if index >= row.source_cells or not row.cells[index].text:
                 what = "missing" if index >= row.source_cells else "empty"
                 problems.append(
-                    _warning(
+                    _error(
                         "row-missing-cell",
                         f"row has {row.source_cells} cells, header has {width}; the "
-                        f"`{table.header[index]}` cell is {what}; the row was skipped",
+                        f"`{table.header[index]}` cell is {what}, so the row cannot be used",
                         readme,
                         row.line,
                         f"fill in the `{table.header[index]}` cell",
@@ -324,17 +363,9 @@ class LegacyZooCollector:
                 )
                 return None
         cells = {key: row.cells[index] for key, index in columns.items()}
-        opset = _opset(cells["opset_version"].text)
-        if isinstance(opset, str):
-            problems.append(
-                _warning(
-                    "bad-opset",
-                    f"opset version {opset}; the row was skipped",
-                    readme,
-                    row.line,
-                    "write the opset as a whole number such as 12",
-                )
-            )
+        opset = _opset(cells["opset_version"].text, readme, row.line)
+        if isinstance(opset, Problem):
+            problems.append(opset)
             return None
         link = cells["download"].link
         model_path = self._file_link(repo, readme, row, link, "Download", problems)
@@ -353,6 +384,7 @@ class LegacyZooCollector:
             tags=self._tags(readme, model_path),
             model_with_data_path=data_path,
             location=Location(readme, row.line),
+            rename=_RENAME,
         )
 
     @staticmethod
@@ -364,15 +396,15 @@ class LegacyZooCollector:
         column: str,
         problems: list[Problem],
     ) -> str | None:
-        """The tracked file a cell links, or None with a warning."""
+        """The tracked file a cell links, or None with the problem said."""
         outcome = (
-            "the row was skipped"
+            "the row cannot be used"
             if column == "Download"
-            else "the entry was written without its test-data bundle"
+            else "the entry cannot have its test-data bundle"
         )
         if href is None:
             problems.append(
-                _warning(
+                _error(
                     "no-link",
                     f"the `{column}` cell has no link; {outcome}",
                     readme,
@@ -384,10 +416,15 @@ class LegacyZooCollector:
         try:
             path = resolve_link(repo.root, posixpath.dirname(readme), href)
         except LinkError as err:
+            skipped = (
+                "the row was skipped"
+                if column == "Download"
+                else "the entry was written without its test-data bundle"
+            )
             problems.append(
                 _warning(
                     "bad-link",
-                    f"`{column}` {err}; {outcome}",
+                    f"`{column}` {err}; {skipped}",
                     readme,
                     row.line,
                     "link a file inside the repository, relative to the README",
@@ -396,7 +433,7 @@ class LegacyZooCollector:
             return None
         if path not in repo.files:
             problems.append(
-                _warning(
+                _error(
                     "link-missing-file",
                     f"`{column}` links {href!r} = {path}, which is not a tracked file; {outcome}",
                     readme,
@@ -408,14 +445,49 @@ class LegacyZooCollector:
         return path
 
 
-def _opset(text: str) -> int | str:
-    """The opset a cell gives, or what is wrong with it (quoting at most 20 characters)."""
+def _opset(text: str, readme: str, line: int) -> int | Problem:
+    """The opset a cell gives, or what is wrong with it (quoting at most 20
+    characters): an error when it is not a whole number (a typo such as
+    ``thirteen``), a refusal (a warning, the row skipped) when it is one out of
+    range, as a hostile README's 5000-digit number is."""
     shown = repr(text) if len(text) <= 20 else f"{text[:20]!r}... ({len(text)} characters)"
+    hint = "write the opset as a whole number such as 12"
     if not _DIGITS.match(text):
-        return f"{shown} is not an integer"
+        return _error(
+            "opset-not-a-number",
+            f"opset version {shown} is not a whole number, so the row cannot be used",
+            readme,
+            line,
+            hint,
+        )
     if len(text) > len(str(MAX_OPSET)) or not 1 <= int(text) <= MAX_OPSET:
-        return f"{shown} is out of range: an opset is a whole number from 1 to {MAX_OPSET}"
+        return _warning(
+            "bad-opset",
+            f"opset version {shown} is out of range: an opset is a whole number from 1 to "
+            f"{MAX_OPSET}; the row was skipped",
+            readme,
+            line,
+            hint,
+        )
     return int(text)
+
+
+def _quiet_link(repo: RepoFiles, readme: str, href: str | None) -> str | None:
+    """The tracked file a link names, or None; for files whose row was reported."""
+    if href is None:
+        return None
+    try:
+        path = resolve_link(repo.root, posixpath.dirname(readme), href)
+    except LinkError:
+        return None
+    return path if path in repo.files else None
+
+
+def _models_under(repo: RepoFiles, readme: str) -> list[str]:
+    """The ``.onnx`` files under a README's folder (which its tables might have listed)."""
+    folder = posixpath.dirname(readme)
+    prefix = f"{folder}/" if folder else ""
+    return [p for p in repo.files if p.startswith(prefix) and p.endswith(".onnx")]
 
 
 def _is_model_table(table: Table) -> bool:

@@ -22,6 +22,7 @@ from hubtools.errors import Location, Problem
 from hubtools.generate.collectors.base import Candidate, CollectResult, read_source
 from hubtools.generate.collectors.base import warning as _warn
 from hubtools.generate.repo import RepoFiles
+from hubtools.inspect.releases import onnx_release_for_opset
 
 STATS_FILE = "turnkey_stats.yaml"
 _FOLDER = re.compile(r"^(?P<name>.+)_Opset(?P<opset>\d+)_(?P<author>[^/]+)$")
@@ -211,25 +212,6 @@ def load_stats(text: str) -> dict[str, Any]:
     return data
 
 
-@functools.cache
-def _release_table() -> tuple[tuple[int, str], ...]:
-    import onnx.helper  # imported here: only new-layout folders need the table
-
-    rows: dict[int, str] = {}
-    for row in onnx.helper.VERSION_TABLE:
-        rows.setdefault(int(row[2]), str(row[0]))
-    return tuple(sorted(rows.items()))
-
-
-def onnx_release_for_opset(opset: int) -> str | None:
-    """The first ONNX release whose default-domain opset is at least ``opset``
-    (None when the installed onnx knows no such release)."""
-    for release_opset, release in _release_table():
-        if release_opset >= opset:
-            return release
-    return None
-
-
 def _words(text: str) -> str:
     return text.replace("_", " ").strip().lower()
 
@@ -300,6 +282,7 @@ def read_folder(
     model = Candidate(
         model=f"{name}_{author}",
         model_path=artifact,
+        rename="change model_name or author in one of the turnkey_stats.yaml files",
         onnx_version=release,
         opset_version=opset,
         tags=_tags(folder, author, stats),
@@ -412,21 +395,21 @@ def _read_stats(repo: RepoFiles, stats_file: str) -> str | Problem:
 
 def stats_files(
     repo: RepoFiles, *, include_skipped: bool
-) -> tuple[list[str], int, dict[str, list[str]]]:
-    """The turnkey_stats.yaml files to read, how many ``skip/`` ones were left
-    out, and the files of each folder (one pass over the repository's files)."""
+) -> tuple[list[str], list[str], dict[str, list[str]]]:
+    """The turnkey_stats.yaml files to read, the ``skip/`` ones left out, and
+    the files of each folder (one pass over the repository's files)."""
     by_folder: dict[str, list[str]] = defaultdict(list)
     found: list[str] = []
-    skipped = 0
+    skipped: list[str] = []
     for path in repo.files:
         folder = posixpath.dirname(path)
         by_folder[folder].append(path)
         if posixpath.basename(path) == STATS_FILE:
             if not include_skipped and "skip" in folder.split("/"):
-                skipped += 1
+                skipped.append(path)
             else:
                 found.append(path)
-    return sorted(found), skipped, by_folder
+    return sorted(found), sorted(skipped), by_folder
 
 
 class TurnkeyCollector:
@@ -460,27 +443,53 @@ class TurnkeyCollector:
         self.include_skipped = include_skipped
 
     def collect(self, repo: RepoFiles) -> CollectResult:
-        """One candidate per ``turnkey_stats.yaml`` folder; never raises on bad input."""
+        """One candidate per ``turnkey_stats.yaml`` folder; never raises on bad input.
+
+        The result's ``left_out`` holds the artifacts of the folders left out:
+        under ``skip/`` (said in a note) or skipped with a warning.
+        """
         files, skipped, by_folder = stats_files(repo, include_skipped=self.include_skipped)
         candidates: list[Candidate] = []
         problems: list[Problem] = []
+        left_out = [f for s in skipped for f in _artifacts(s, by_folder)]
         for stats_file in files:
             text = _read_stats(repo, stats_file)
+            model: Candidate | None = None
             if isinstance(text, Problem):
                 problems.append(text)
-                continue
-            model, found = read_folder(
-                stats_file, text, by_folder.get(posixpath.dirname(stats_file), [])
-            )
-            problems.extend(found)
+            else:
+                model, found = read_folder(
+                    stats_file, text, by_folder.get(posixpath.dirname(stats_file), [])
+                )
+                problems.extend(found)
             if model is not None:
                 candidates.append(model)
+            else:
+                left_out.extend(_artifacts(stats_file, by_folder))
+        count = len(skipped)
         notes = (
             (
-                f"{skipped} model folder{'s' if skipped != 1 else ''} under skip/ "
-                f"{'were' if skipped != 1 else 'was'} left out (--include-skipped takes them)",
+                f"{count} model folder{'s' if count != 1 else ''} under skip/ "
+                f"{'were' if count != 1 else 'was'} left out (--include-skipped takes them)",
             )
-            if skipped
+            if count
             else ()
         )
-        return CollectResult(tuple(candidates), tuple(problems), tuple(files), notes)
+        return CollectResult(
+            tuple(candidates),
+            tuple(problems),
+            tuple(files),
+            notes,
+            left_out=tuple(left_out),
+            matched=bool(files or skipped),
+        )
+
+
+def _artifacts(stats_file: str, by_folder: Mapping[str, list[str]]) -> list[str]:
+    """The model files beside a turnkey_stats.yaml."""
+    folder = posixpath.dirname(stats_file)
+    return [
+        f
+        for f in by_folder.get(folder, [])
+        if f.endswith(".onnx") or archive_format(f, model_archive=True) is not None
+    ]
