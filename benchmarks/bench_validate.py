@@ -31,6 +31,13 @@ JSONSCHEMA_ONLY = (
 )
 
 
+#: ONNX release of each default-domain opset from 7 to 18 (onnx's own table).
+RELEASES = {
+    7: "1.2", 8: "1.3", 9: "1.4", 10: "1.5", 11: "1.6", 12: "1.7",
+    13: "1.8", 14: "1.9", 15: "1.10", 16: "1.11", 17: "1.12", 18: "1.13",
+}  # fmt: skip
+
+
 def synthetic(n: int, path: Path) -> None:
     """A manifest of ``n`` distinct, valid entries shaped like the real zoo's."""
     entries = []
@@ -40,7 +47,9 @@ def synthetic(n: int, path: Path) -> None:
             {
                 "model": f"model-{i}",
                 "model_path": f"vision/classification/m{i // 100:05d}/model/m-{i:07d}.onnx",
-                "onnx_version": "1.9",
+                # The release that brought the opset, as real manifests say (a wrong one
+                # is an onnx-version-mismatch warning, which a real zoo does not raise).
+                "onnx_version": RELEASES[7 + i % 12],
                 "opset_version": 7 + i % 12,
                 "metadata": {
                     "model_sha": sha,
