@@ -395,7 +395,7 @@ def _element_number(name: str) -> int | None:
         return None
 
 
-def io_ports_of(model: onnx.ModelProto) -> IOPorts:
+def io_ports_of(model: onnx.ModelProto, *, infer: bool = True) -> IOPorts:
     """The inputs and outputs of ``model`` as onnxruntime's ``InferenceSession`` reports them.
 
     Inputs are ``graph.input`` minus initializers (at every IR version);
@@ -405,13 +405,14 @@ def io_ports_of(model: onnx.ModelProto) -> IOPorts:
     enough, plus the values of the small ones that inference reads).
 
     Raises nothing for a well-formed ModelProto: when shape inference fails,
-    the declared outputs are reported.
+    or ``infer`` is False (a graph too large to infer within memory), the
+    declared outputs are reported.
     """
     graph = model.graph
     initializers = {t.name for t in graph.initializer}
     initializers.update(s.values.name for s in graph.sparse_initializer)
     inputs = tuple(_port(v.name, v.type) for v in graph.input if v.name not in initializers)
-    inferred = _inferred_types(model)
+    inferred = _inferred_types(model) if infer else {}
     outputs: list[IOPort] = []
     for value in graph.output:
         declared = value.type if value.HasField("type") else None

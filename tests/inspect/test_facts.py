@@ -118,3 +118,33 @@ def test_unreadable(tmp_path: Path) -> None:
         inspect_file(tmp_path / "missing.onnx")
     with pytest.raises(FileReadError, match=r"not a regular file|Is a directory"):
         inspect_file(tmp_path)
+
+
+def test_a_graph_too_large_to_infer_within_the_memory_bound_keeps_its_declared_outputs(
+    tmp_path: Path,
+) -> None:
+    """A 1M-node graph (26 MB) took 1.9 GB in shape inference; the bound is on memory."""
+    from onnx import TensorProto, helper
+
+    n = 3000
+    nodes = [helper.make_node("Relu", [f"t{i}"], [f"t{i + 1}"]) for i in range(n)]
+    graph = helper.make_graph(
+        nodes,
+        "chain",
+        [helper.make_tensor_value_info("t0", TensorProto.FLOAT, [1, 4])],
+        [helper.make_tensor_value_info(f"t{n}", TensorProto.FLOAT, None)],
+    )
+    path = tmp_path / "chain.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), path)
+    inferred = inspect_file(path)
+    assert inferred.problems == ()
+    assert inferred.io_ports is not None
+    assert inferred.io_ports.outputs[0].shape == (1, 4)
+    bounded = inspect_file(path, max_memory=1 << 20)
+    assert bounded.io_ports is not None
+    assert bounded.io_ports.outputs[0].shape == ()  # declared without a shape
+    assert len(bounded.problems) == 1
+    assert bounded.problems[0].startswith("the graph is 0.1 MB without its weights: inferring")
+    assert bounded.problems[0].endswith(
+        "over the 1 MiB bound, so io_ports outputs are the declared ones"
+    )
