@@ -38,11 +38,23 @@ class UsageError(HubtoolsError, ValueError):
 class ManifestError(HubtoolsError, ValueError):
     """A manifest cannot be read or parsed at all (I/O, encoding, JSON syntax),
     or a value in it has the wrong shape; ``pointer`` is then the value's JSON
-    pointer, when known."""
+    pointer, and ``line``/``column`` where the text goes wrong, when known
+    (``detail`` is the message without its ``file:line:col:`` prefix)."""
 
-    def __init__(self, message: str, *, pointer: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        pointer: str | None = None,
+        line: int | None = None,
+        column: int | None = None,
+        detail: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.pointer = pointer
+        self.line = line
+        self.column = column
+        self.detail = detail if detail is not None else message
 
 
 class InvalidModelError(HubtoolsError, ValueError):

@@ -49,7 +49,10 @@ def _validate_all(
             result = validate_manifest(path, repo=root if with_files or repo else None, jobs=jobs)
         except ManifestError as err:
             unreadable = True
-            problems.append(Problem("unreadable", str(err), Location(str(path))))
+            where = Location(str(path), err.line, err.column)
+            hint = "fix the JSON at that line and column" if err.line is not None else None
+            message = err.detail if err.line is not None else str(err)
+            problems.append(Problem("unreadable", message, where, hint=hint))
             continue
         kept = result.report.ignoring(_ignored_codes(root, ignore))
         problems.extend(kept)
@@ -114,7 +117,8 @@ def validate(
     else:
         for problem in problems:
             if problem.code == "unreadable" and fmt == "text":
-                click.echo(f"hubtools: error: {problem.message}", err=True)
+                where = f"{problem.location}: " if problem.location.line is not None else ""
+                click.echo(f"hubtools: error: {where}{problem.message}", err=True)
                 continue
             for line in problem_lines(problem, github=fmt == "github"):
                 click.echo(line)

@@ -293,10 +293,8 @@ def parse_json(text: str, source: str) -> JSONDocument:
             or is nested too deeply to parse.
     """
     if text.startswith("\ufeff"):
-        raise ManifestError(
-            f"{source}:1:1: the file starts with a UTF-8 byte-order mark; "
-            "save it as UTF-8 without a BOM"
-        )
+        detail = "the file starts with a UTF-8 byte-order mark; save it as UTF-8 without a BOM"
+        raise ManifestError(f"{source}:1:1: {detail}", line=1, column=1, detail=detail)
     seen_oddity = seen_float = False
 
     def hook(pairs: list[tuple[str, JSONValue]]) -> dict[str, JSONValue]:
@@ -350,7 +348,10 @@ def parse_json(text: str, source: str) -> JSONDocument:
             )
     except json.JSONDecodeError as err:
         line, col = _syntax_position(text, err.pos)
-        raise ManifestError(f"{source}:{line}:{col}: invalid JSON: {err.msg}") from err
+        detail = f"invalid JSON: {err.msg}"
+        raise ManifestError(
+            f"{source}:{line}:{col}: {detail}", line=line, column=col, detail=detail
+        ) from err
     except RecursionError as err:
         raise ManifestError(
             f"{source}: invalid JSON: values are nested too deeply to read"
@@ -387,8 +388,10 @@ def read_json_file(path: Path, source: str | None = None) -> JSONDocument:
     except UnicodeDecodeError as err:
         prefix = raw[: err.start].decode("utf-8", errors="replace")
         line, col = _syntax_position(prefix, len(prefix))
+        detail = (
+            f"invalid UTF-8 (byte {err.start}: 0x{raw[err.start]:02x}); JSON files must be UTF-8"
+        )
         raise ManifestError(
-            f"{name}:{line}:{col}: invalid UTF-8 (byte {err.start}: "
-            f"0x{raw[err.start]:02x}); JSON files must be UTF-8"
+            f"{name}:{line}:{col}: {detail}", line=line, column=col, detail=detail
         ) from err
     return parse_json(text, name)

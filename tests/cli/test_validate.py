@@ -118,6 +118,26 @@ def test_unreadable_content_exits_2_with_position(
     assert "Traceback" not in run.stderr + run.stdout
 
 
+def test_a_syntax_error_is_located_in_every_format(run_cli: RunCli, tmp_path: Path) -> None:
+    path = tmp_path / "m.json"
+    path.write_text('[\n  {"model": "a",}\n]')
+    run = run_cli("validate", path, "--format", "json")
+    assert run.exit_code == 2
+    [problem] = json.loads(run.stdout)["problems"]
+    assert {k: problem[k] for k in ("code", "file", "line", "column", "message")} == {
+        "code": "unreadable",
+        "file": str(path),
+        "line": 2,
+        "column": 17,
+        "message": "invalid JSON: Expecting property name enclosed in double quotes",
+    }
+    run = run_cli("validate", path, "--format", "github")
+    annotation = f"::error file={path},line=2,col=17,title=unreadable::invalid JSON"
+    assert run.stdout.startswith(annotation)
+    run = run_cli("validate", path)
+    assert run.stderr.startswith(f"hubtools: error: {path}:2:17: invalid JSON: Expecting property")
+
+
 def test_missing_file_and_directory_exit_2(run_cli: RunCli, tmp_path: Path) -> None:
     run = run_cli("validate", tmp_path / "nope.json")
     assert (run.exit_code, run.stderr.splitlines()[0]) == (
