@@ -84,9 +84,13 @@ def json_report(problems: Sequence[Problem], summary: dict[str, object]) -> str:
     )
 
 
+#: How a counter (a snake_case key in JSON) reads in text.
+_COUNT_WORDS = {"from_lfs_pointers": "from LFS pointers"}
+
+
 def counts_text(counts: Iterable[tuple[str, int]]) -> str:
-    """``3 files, 2 from LFS pointers`` from (what, n) pairs."""
-    return ", ".join(f"{n} {what}" for what, n in counts)
+    """``3 files, 2 from LFS pointers`` from (counter, n) pairs."""
+    return ", ".join(f"{n} {_COUNT_WORDS.get(what, what.replace('_', ' '))}" for what, n in counts)
 
 
 def _plural(n: int, word: str) -> str:

@@ -161,7 +161,7 @@ def _read(
 
     pointer = read_lfs_pointer(path)
     if pointer is not None:
-        counts["from LFS pointers"] = 1
+        counts["from_lfs_pointers"] = 1
         return _Found(pointer.oid, pointer.size, "Git LFS pointer", None)
     facts: FileFacts | None = None
     if check.field == "model":
@@ -189,7 +189,7 @@ def _read(
     else:
         found = digest(path)
         sha, size = found.sha256, found.size
-    counts["hashed"], counts["bytes hashed"] = 1, size
+    counts["hashed"], counts["bytes_hashed"] = 1, size
     return _Found(sha, size, "file", facts)
 
 

@@ -54,7 +54,7 @@ def test_passes_validate_against_the_repository(full: tuple[Path, Path, Manifest
     zoo, out, _ = full
     result = validate_manifest(out, repo=zoo)
     assert [str(p) for p in result.report] == []
-    assert result.report.checked["from LFS pointers"] == result.report.checked["files"]
+    assert result.report.checked["from_lfs_pointers"] == result.report.checked["files"]
 
 
 def test_diff_shows_only_additions_and_no_legacy_resolution_change(

@@ -60,9 +60,9 @@ def test_matching_repo_is_clean_and_counts_what_it_checked(
     assert result.report.checked == {
         "entries": 2,
         "files": 4,
-        "from LFS pointers": 2,
+        "from_lfs_pointers": 2,
         "hashed": 2,
-        "bytes hashed": len(model_bytes()) + len(make_tar(BUNDLE)),
+        "bytes_hashed": len(model_bytes()) + len(make_tar(BUNDLE)),
     }
 
 
@@ -119,7 +119,7 @@ def test_real_zoo_against_its_pointers(shared_zoo: Path) -> None:
     result = validate_manifest(shared_zoo / "ONNX_HUB_MANIFEST.json", repo=shared_zoo)
     assert list(result.report) == []
     assert result.report.checked["files"] == 368
-    assert result.report.checked["from LFS pointers"] == 368
+    assert result.report.checked["from_lfs_pointers"] == 368
 
 
 def test_real_zoo_with_a_stale_sha(shared_zoo: Path, tmp_path: Path) -> None:
