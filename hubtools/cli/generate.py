@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, NoReturn
 
 import click
 
-from hubtools.cli.group import EXIT_OK, EXIT_PROBLEMS, cli
+from hubtools.cli.group import EXIT_OK, EXIT_PROBLEMS, cli, verbosity
 from hubtools.cli.options import (
     flag_option,
     format_option,
@@ -58,18 +58,21 @@ def _report(result: GenerateResult, repo: Path, previous_name: str | None, *, gi
     """Echo the run's note, problems and summary to stderr (details to the -v log);
     with ``github``, each problem also as a workflow annotation on stdout, its
     file given from the current folder (where the workflow runs)."""
+    from hubtools.errors import Severity
     from hubtools.render.generate import generate_details, generate_summary
     from hubtools.render.problems import github_command, problem_line, relocated
 
-    if not result.stats.is_git:
+    level = verbosity(click.get_current_context())
+    if not result.stats.is_git and level >= 0:
         click.echo(f"note: {repo} is not a git repository; walking all its files", err=True)
     for problem in result.report:
         if github:
             click.echo(github_command(relocated(problem, repo)))
-        click.echo(problem_line(problem), err=True)
+        if problem.severity is Severity.ERROR or level >= -1:  # -qq: errors only
+            click.echo(problem_line(problem), err=True)
     for detail in generate_details(result, previous_name):
         log.info("%s", detail)
-    for line in generate_summary(result, previous_name):
+    for line in generate_summary(result, previous_name) if level >= 0 else ():
         click.echo(line, err=True)
 
 
@@ -88,7 +91,7 @@ def _check(
         ctx.exit(EXIT_PROBLEMS)
     current = output.read_text(encoding="utf-8") if output.is_file() else None
     if current == result.dumps():
-        click.echo(f"{output} is up to date", err=True)
+        _note(f"{output} is up to date")
         ctx.exit(EXIT_PROBLEMS if failed else EXIT_OK)
     try:
         before = Manifest.loads(current, str(output)) if current is not None else Manifest()
@@ -150,16 +153,22 @@ def _previous(
         return None, None, problem
 
 
+def _note(text: str) -> None:
+    """A note on stderr, unless -q."""
+    if verbosity(click.get_current_context()) >= 0:
+        click.echo(text, err=True)
+
+
 def _write(output: Path, text: str) -> None:
     """The manifest to ``output``, or to stdout for ``-``."""
     from hubtools.generate.pipeline import write_manifest
 
     if str(output) == "-":
         click.echo(text, nl=False)
-        click.echo("wrote the manifest to stdout", err=True)
+        _note("wrote the manifest to stdout")
         return
     write_manifest(output, text)
-    click.echo(f"wrote {output}", err=True)
+    _note(f"wrote {output}")
 
 
 @cli.command()

@@ -86,10 +86,19 @@ def _verbosity_option(*names: str, sign: int, help: str) -> click.Option:
     return click.Option(list(names), count=True, expose_value=False, callback=adjust, help=help)
 
 
+def verbosity(ctx: click.Context) -> int:
+    """The run's verbosity: +1 a ``-v``, -1 a ``-q``, before or after the command.
+
+    At -1 commands leave out notes (summaries, what was written); at -2
+    warnings too; errors and results always show.
+    """
+    obj = ctx.find_root().obj or {}
+    return int(obj.get("verbosity", 0))
+
+
 def quiet(ctx: click.Context) -> bool:
     """True when ``-q`` was given (before or after the command): notes are not shown."""
-    obj = ctx.find_root().obj or {}
-    return bool(obj.get("verbosity", 0) < 0)
+    return verbosity(ctx) < 0
 
 
 class _Command(click.Command):

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import click
 
 from hubtools.cli.group import EXIT_ERROR, EXIT_OK, EXIT_PROBLEMS, cli
-from hubtools.cli.options import flag_option
+from hubtools.cli.options import flag_option, format_option
 from hubtools.errors import HubtoolsError, InvalidModelError
 
 if TYPE_CHECKING:
@@ -31,11 +31,12 @@ def _facts(path: Path, no_hash: bool) -> FileFacts:
 
 @cli.command("inspect")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(dir_okay=True, path_type=Path))
-@flag_option("--json", "as_json", help="JSON output (JSON Lines for several files).")
+@format_option("text", "json", help="text for people, json for programs (JSON Lines for several).")
+@flag_option("--json", "as_json", help="The same as --format json.")
 @flag_option("--no-hash", help="Skip sha256; read only the model's header.")
 @click.pass_context
 def inspect_command(
-    ctx: click.Context, paths: tuple[Path, ...], as_json: bool, no_hash: bool
+    ctx: click.Context, paths: tuple[Path, ...], fmt: str, as_json: bool, no_hash: bool
 ) -> None:
     """Show sha256, size, opset and io_ports of ONNX model files.
 
@@ -49,6 +50,7 @@ def inspect_command(
     """
     from hubtools.render.inspect import error_json, inspect_json, inspect_text, problem_lines
 
+    as_json = as_json or fmt == "json"
     status = EXIT_OK
     several = len(paths) > 1
     for path in paths:

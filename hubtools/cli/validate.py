@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from hubtools.cli.group import EXIT_ERROR, EXIT_OK, EXIT_PROBLEMS, cli
+from hubtools.cli.group import EXIT_ERROR, EXIT_OK, EXIT_PROBLEMS, cli, quiet
 from hubtools.cli.options import (
     flag_option,
     format_option,
@@ -123,5 +123,6 @@ def validate(
             for line in problem_lines(problem, github=fmt == "github"):
                 click.echo(line)
         verdict = verdict_line(report, totals.checked, failed=failed, unreadable=unreadable)
-        click.echo(verdict, err=True)
+        if not quiet(ctx):
+            click.echo(verdict, err=True)
     ctx.exit(EXIT_ERROR if unreadable else EXIT_PROBLEMS if failed else EXIT_OK)

@@ -3,13 +3,16 @@ help that states the exit codes, and a command list of whole sentences."""
 
 from __future__ import annotations
 
+import json
 import logging
+import shutil
+from pathlib import Path
 
 import click
 import pytest
 
 from hubtools.cli import cli
-from tests.conftest import RunCli
+from tests.conftest import FIXTURES, RunCli
 
 
 def _commands(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
@@ -75,3 +78,31 @@ def test_q_and_v_after_the_command_set_the_log_level(run_cli: RunCli) -> None:
     finally:
         del cli.commands["_level"]
     assert seen == [logging.WARNING, logging.ERROR, logging.DEBUG, logging.CRITICAL]
+
+
+def test_q_hides_notes_and_qq_warnings_too(run_cli: RunCli, tmp_path: Path) -> None:
+    root = tmp_path / "zoo"
+    shutil.copytree(FIXTURES / "zoo", root)
+    (root / "extra").mkdir()  # a README no top-level link reaches: one warning
+    (root / "extra" / "README.md").write_text(
+        "| Model | Download | ONNX version | Opset version |\n|---|---|---|---|\n"
+    )
+    loud = run_cli("generate", root, "--check")
+    assert "warning unlinked-readme" in loud.stderr
+    assert "is up to date" in loud.stderr
+    assert loud.stderr.startswith("note: ")
+    quiet = run_cli("generate", root, "--check", "-q")
+    assert quiet.stderr.splitlines() == [
+        line for line in loud.stderr.splitlines() if " warning " in line
+    ]
+    assert run_cli("generate", root, "--check", "-qq").stderr == ""
+    assert run_cli("-q", "validate", root / "ONNX_HUB_MANIFEST.json").stderr == ""
+
+
+def test_inspect_format_json_is_its_json(run_cli: RunCli) -> None:
+    model = next(FIXTURES.glob("zoo/validated/vision/classification/tiny_cnn/model/tinycnn-7.onnx"))
+    assert (
+        run_cli("inspect", model, "--format", "json").stdout
+        == run_cli("inspect", model, "--json").stdout
+    )
+    assert json.loads(run_cli("inspect", model, "--format", "json").stdout)["opset_version"] == 7
