@@ -118,6 +118,7 @@ def info(
     "--no-progress",
     help="No progress bar (it is only shown on a terminal anyway). [env var: HUBTOOLS_NO_PROGRESS]",
 )
+@format_option("text", "json", help="text: the local path; json: it and where it came from.")
 @click.pass_context
 def download(
     ctx: click.Context,
@@ -131,6 +132,7 @@ def download(
     trust: bool,
     mirrors: tuple[str, ...],
     no_progress: bool,
+    fmt: str,
 ) -> None:
     """Download a model into the cache (verified) and print its local path.
 
@@ -140,7 +142,7 @@ def download(
     Exit 0 when downloaded (or cached), 1 when the repository was not trusted at
     the prompt, 2 on a usage, network, checksum or cache error.
     """
-    from hubtools.render.client import download_source, local_path
+    from hubtools.render.client import download_json, download_source, local_path
 
     client = _client(
         cache_dir,
@@ -163,6 +165,9 @@ def download(
     if path is None:
         click.echo(f"hubtools: not downloaded: {repo} was not trusted", err=True)
         ctx.exit(EXIT_PROBLEMS)
+    if fmt == "json":
+        click.echo(download_json(path, client.last_download))
+        return
     if client.last_download is not None:
         click.echo(download_source(client.last_download), err=True)
     click.echo(local_path(path))
@@ -305,38 +310,51 @@ def cache_rm(
 
 @cache.command("verify")
 @cache_dir_option
+@format_option("text", "json")
 @click.pass_context
-def cache_verify(ctx: click.Context, cache_dir: Path | None) -> None:
+def cache_verify(ctx: click.Context, cache_dir: Path | None, fmt: str) -> None:
     """Rehash every cached model; remove and report the corrupt ones.
 
     Exit 0 when every file matches, 1 when some did not, 2 when the cache cannot be read.
     """
     from hubtools.client.cache import verify_cache
-    from hubtools.render.client import verify_lines, verify_summary
+    from hubtools.render.client import verify_json, verify_lines, verify_summary
 
     root = _cache_dir(cache_dir)
     results = verify_cache(root)
     bad = verify_lines(results, root)
-    for line in bad:
-        click.echo(line)
-    click.echo(verify_summary(results), err=True)
+    if fmt == "json":
+        click.echo(verify_json(results, root))
+    else:
+        for line in bad:
+            click.echo(line)
+        click.echo(verify_summary(results), err=True)
     ctx.exit(EXIT_PROBLEMS if bad else EXIT_OK)
 
 
 @cache.command("prune")
 @cache_dir_option
 @flag_option("--dry-run", help="Only list what would be removed.")
-def cache_prune(cache_dir: Path | None, dry_run: bool) -> None:
+@format_option("text", "json")
+def cache_prune(cache_dir: Path | None, dry_run: bool, fmt: str) -> None:
     """Remove what interrupted downloads and extractions left, unused locks, and files
     no kept manifest names; skip (and list) what a running download holds.
 
     Exit 0 when done, 2 when the cache cannot be written.
     """
     from hubtools.client.cache import prune_cache
-    from hubtools.render.client import prune_in_use_lines, prune_lines, prune_summary
+    from hubtools.render.client import (
+        prune_in_use_lines,
+        prune_json,
+        prune_lines,
+        prune_summary,
+    )
 
     root = _cache_dir(cache_dir)
     pruned = prune_cache(root, dry_run=dry_run)
+    if fmt == "json":
+        click.echo(prune_json(pruned, root, dry_run=dry_run))
+        return
     for line in prune_lines(pruned.removed, root, dry_run=dry_run):
         click.echo(line)
     for line in prune_in_use_lines(pruned.in_use, root):

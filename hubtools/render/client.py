@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from hubtools.render.text import escape_control
 
 if TYPE_CHECKING:
-    from hubtools.client.cache import CachedFile, Owner, Removed, VerifyResult
+    from hubtools.client.cache import CachedFile, Owner, Pruned, Removed, VerifyResult
     from hubtools.client.snapshot import Snapshot
     from hubtools.hub import Download, ModelInfo
 
@@ -327,4 +327,70 @@ def snapshot_summary(done: Snapshot) -> str:
         f"snapshot of {done.entries} entries in {done.dest}: {fetched} file(s) fetched, "
         f"{len(done.files) - fetched} already there and verified; load from it with "
         f"--repo {done.dest} (no network needed)"
+    )
+
+
+# ---- JSON of the cache commands and download --------------------------------------
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def verify_json(results: Sequence[VerifyResult], root: Path) -> str:
+    """``cache verify --format json``: every file checked, and the bad ones."""
+    return json.dumps(
+        {
+            "cache_dir": str(root),
+            "checked": len(results),
+            "corrupt": [
+                {
+                    "path": _relative(r.path, root),
+                    "kind": r.kind,
+                    "expected": r.expected,
+                    "actual": r.actual,
+                    "removed": r.kept is None,
+                    "kept_because": r.kept,
+                }
+                for r in results
+                if not r.ok
+            ],
+        },
+        indent=2,
+    )
+
+
+def prune_json(pruned: Pruned, root: Path, *, dry_run: bool) -> str:
+    """``cache prune --format json``: what was (or would be) removed, what is in use."""
+
+    def item(i: CachedFile) -> dict[str, object]:
+        return {"path": _relative(i.path, root), "kind": i.kind, "bytes": i.size}
+
+    return json.dumps(
+        {
+            "cache_dir": str(root),
+            "dry_run": dry_run,
+            "removed": [item(i) for i in pruned.removed],
+            "removed_bytes": sum(i.size for i in pruned.removed),
+            "in_use": [item(i) for i in pruned.in_use],
+        },
+        indent=2,
+    )
+
+
+def download_json(path: Path, got: Download | None) -> str:
+    """``download --format json``: the local path, and where the file came from."""
+    return json.dumps(
+        {
+            "path": str(path),
+            "model": got.model if got else None,
+            "model_path": got.model_path if got else None,
+            "source": got.source if got else None,
+            "from_cache": got.from_cache if got else None,
+            "skipped": list(got.skipped) if got else [],
+        },
+        indent=2,
     )

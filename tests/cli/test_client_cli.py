@@ -315,3 +315,22 @@ def test_download_and_cache_commands_escape_paths(run_cli: RunCli, evil_zoo: Zoo
         out = run_cli(*args)
         assert not set(out.stdout + out.stderr) & {"\x85", "\u202e"}, args
     assert "_m\\u202egnp\\x85.onnx" in run_cli("cache", "ls").stdout
+
+
+def test_download_and_cache_commands_speak_json(run_cli: RunCli, zoo: Zoo) -> None:
+    m = zoo.model("MNIST", 12)
+    got = json.loads(run_cli("download", "mnist", "--repo", zoo.repo, "--format", "json").stdout)
+    assert got["model_path"] == m.model_path
+    assert got["from_cache"] is False
+    assert got["path"].endswith(f"{m.sha}_mnist-12.onnx")
+    again = json.loads(run_cli("download", "mnist", "--repo", zoo.repo, "--format", "json").stdout)
+    assert again["from_cache"] is True
+    Path(got["path"]).write_bytes(b"corrupt")
+    run = run_cli("cache", "verify", "--format", "json")
+    assert run.exit_code == 1
+    verified = json.loads(run.stdout)
+    assert [c["kind"] for c in verified["corrupt"]] == ["model"]
+    assert verified["corrupt"][0]["expected"] == m.sha
+    pruned = json.loads(run_cli("cache", "prune", "--dry-run", "--format", "json").stdout)
+    assert pruned["dry_run"] is True
+    assert set(pruned) == {"cache_dir", "dry_run", "removed", "removed_bytes", "in_use"}
