@@ -76,8 +76,31 @@ def _report(result: GenerateResult, repo: Path, previous_name: str | None, *, gi
         click.echo(line, err=True)
 
 
+def _finish(
+    ctx: click.Context,
+    result: GenerateResult,
+    code: int,
+    outcome: str,
+    *,
+    fmt: str,
+    changes: list[str] | None = None,
+) -> NoReturn:
+    """End the run: with ``--format json``, first the run as one JSON document
+    (its outcome, problems, figures and, for --check, what would change)."""
+    if fmt == "json":
+        from hubtools.render.generate import generate_json
+
+        click.echo(generate_json(result, outcome, changes or []))
+    ctx.exit(code)
+
+
 def _check(
-    ctx: click.Context, result: GenerateResult, output: Path, repo: Path, failed: bool
+    ctx: click.Context,
+    result: GenerateResult,
+    output: Path,
+    repo: Path,
+    failed: bool,
+    fmt: str,
 ) -> NoReturn:
     """``--check``: exit 0 when ``output`` is up to date, else show what would change, exit 1."""
     from hubtools.core.diff import diff_manifests
@@ -85,23 +108,28 @@ def _check(
     from hubtools.errors import ManifestError
     from hubtools.render.generate import check_lines
 
+    text = fmt != "json"
     errors = len(result.report.errors)
     if errors:  # what generate would write is not known until they are fixed
-        click.echo(f"{output} not checked: {_errors_text(errors)}", err=True)
-        ctx.exit(EXIT_PROBLEMS)
+        if text:
+            click.echo(f"{output} not checked: {_errors_text(errors)}", err=True)
+        _finish(ctx, result, EXIT_PROBLEMS, "not_checked", fmt=fmt)
     current = output.read_text(encoding="utf-8") if output.is_file() else None
     if current == result.dumps():
-        _note(f"{output} is up to date")
-        ctx.exit(EXIT_PROBLEMS if failed else EXIT_OK)
+        if text:
+            _note(f"{output} is up to date")
+        _finish(ctx, result, EXIT_PROBLEMS if failed else EXIT_OK, "up_to_date", fmt=fmt)
     try:
         before = Manifest.loads(current, str(output)) if current is not None else Manifest()
     except ManifestError as err:
-        click.echo(f"~ {output}: cannot be read ({err}); it would be written anew")
+        changes = [f"~ {output}: cannot be read ({err}); it would be written anew"]
     else:
-        for line in check_lines(diff_manifests(before, result.manifest), str(output)):
+        changes = check_lines(diff_manifests(before, result.manifest), str(output))
+    if text:
+        for line in changes:
             click.echo(line)
-    click.echo(f"{output} would change; run `hubtools generate {repo}` to update it", err=True)
-    ctx.exit(EXIT_PROBLEMS)
+        click.echo(f"{output} would change; run `hubtools generate {repo}` to update it", err=True)
+    _finish(ctx, result, EXIT_PROBLEMS, "would_change", fmt=fmt, changes=changes)
 
 
 def _errors_text(errors: int) -> str:
@@ -211,7 +239,11 @@ def _write(output: Path, text: str) -> None:
 @strict_option
 @ignore_option
 @format_option(
-    "text", "github", help="text for people, github to add workflow annotations on stdout."
+    "text",
+    "json",
+    "github",
+    help="text for people, json (the run as one document on stdout) for programs, "
+    "github to add workflow annotations on stdout.",
 )
 @flag_option(
     "--include-unlinked",
@@ -254,9 +286,9 @@ def generate(
     if not repo.is_dir():
         raise click.BadParameter(f"{repo} is not a folder", param_hint="REPO")
     to_stdout = output is not None and str(output) == "-"
-    if to_stdout and (check or fmt == "github"):
+    if to_stdout and (check or fmt != "text"):
         raise UsageError(
-            "-o - writes the manifest to stdout: --check and --format github need a file"
+            "-o - writes the manifest to stdout: --check and --format github or json need a file"
         )
     if previous is not None and no_previous:
         raise UsageError("--previous and --no-previous cannot be given together")
@@ -289,14 +321,16 @@ def generate(
     if unreadable is not None:
         result.report.problems.insert(0, unreadable)
     result = dataclasses.replace(result, report=result.report.ignoring(ignored))
-    _report(result, repo, previous_name, github=fmt == "github")
+    if fmt != "json":
+        _report(result, repo, previous_name, github=fmt == "github")
     failed = result.report.failed(strict=strict)
     if check:
-        _check(ctx, result, output, repo, failed)
+        _check(ctx, result, output, repo, failed, fmt)
     if failed:
         errors = len(result.report.errors)
         why = _errors_text(errors) if errors else "warnings fail the run with --strict"
-        click.echo(f"{'the manifest' if to_stdout else output} not written: {why}", err=True)
-        ctx.exit(EXIT_PROBLEMS)
+        if fmt != "json":
+            click.echo(f"{'the manifest' if to_stdout else output} not written: {why}", err=True)
+        _finish(ctx, result, EXIT_PROBLEMS, "not_written", fmt=fmt)
     _write(output, result.dumps())
-    ctx.exit(EXIT_OK)
+    _finish(ctx, result, EXIT_OK, "written", fmt=fmt)

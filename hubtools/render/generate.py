@@ -84,3 +84,34 @@ def check_lines(changes: ManifestDiff, output: str) -> list[str]:
     if changes.same:
         lines.append(f"~ {output}: formatting")
     return lines
+
+
+def generate_json(result: GenerateResult, outcome: str, changes: list[str]) -> str:
+    """``generate --format json``: the outcome (``written``, ``up_to_date``,
+    ``would_change``, ``not_written`` or ``not_checked``), every problem, the
+    run's figures, and for --check the lines of what would change."""
+    import json
+
+    from hubtools.render.problems import problem_json
+
+    stats = result.stats
+    report = result.report
+    summary = {
+        "entries": stats.entries,
+        "from_pointers": stats.from_pointers,
+        "files_hashed": stats.files_hashed,
+        "bytes_hashed": stats.bytes_hashed,
+        "io_ports_reused": stats.io_ports_reused,
+        "facts_reused": stats.facts_reused,
+        "io_ports_missing": len(stats.io_ports_missing),
+        "errors": len(report.errors),
+        "warnings": len(report.warnings),
+        "ignored": report.ignored,
+    }
+    document = {
+        "outcome": outcome,
+        "problems": [problem_json(p) for p in report],
+        "summary": summary,
+        "changes": changes,
+    }
+    return json.dumps(document, indent=2)

@@ -106,3 +106,24 @@ def test_inspect_format_json_is_its_json(run_cli: RunCli) -> None:
         == run_cli("inspect", model, "--json").stdout
     )
     assert json.loads(run_cli("inspect", model, "--format", "json").stdout)["opset_version"] == 7
+
+
+def test_generate_speaks_json(run_cli: RunCli, tmp_path: Path) -> None:
+    root = tmp_path / "zoo"
+    shutil.copytree(FIXTURES / "zoo", root)
+    run = run_cli("generate", root, "--check", "--format", "json")
+    assert (run.exit_code, run.stderr) == (0, "")
+    report = json.loads(run.stdout)
+    assert (report["outcome"], report["changes"], report["summary"]["entries"]) == (
+        "up_to_date",
+        [],
+        9,
+    )
+    manifest = root / "ONNX_HUB_MANIFEST.json"
+    manifest.write_text("[]")
+    run = run_cli("generate", root, "--check", "--format", "json")
+    report = json.loads(run.stdout)
+    assert (run.exit_code, report["outcome"], len(report["changes"])) == (1, "would_change", 9)
+    run = run_cli("generate", root, "--format", "json")
+    assert (run.exit_code, json.loads(run.stdout)["outcome"]) == (0, "written")
+    assert json.loads(manifest.read_text())
