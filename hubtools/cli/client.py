@@ -57,7 +57,9 @@ def _client(
 @client_options
 @click.option("--model", help="Only models with this name (any case).")
 @click.option("--tag", "tags", multiple=True, help="Only models with any of these tags.")
-@format_option("table", "json")
+@format_option(
+    "text", "json", "table", help="text (or its old name table) for people, json for programs."
+)
 def list_cmd(
     repo: str,
     cache_dir: Path | None,
@@ -223,7 +225,9 @@ def _cache_dir(cache_dir: Path | None) -> Path:
 
 @cache.command("ls")
 @cache_dir_option
-@format_option("table", "json")
+@format_option(
+    "text", "json", "table", help="text (or its old name table) for people, json for programs."
+)
 def cache_ls(cache_dir: Path | None, fmt: str) -> None:
     """List cached files with the repository and model they belong to (from the
     kept manifests), their sizes and kinds, and the total.
@@ -375,7 +379,9 @@ def trust() -> None:
 
 @trust.command("ls")
 @cache_dir_option
-@format_option("table", "json")
+@format_option(
+    "text", "json", "table", help="text (or its old name table) for people, json for programs."
+)
 def trust_ls(cache_dir: Path | None, fmt: str) -> None:
     """List what is trusted without asking, and where each entry comes from.
 
