@@ -109,3 +109,23 @@ def test_a_manifest_in_a_sub_folder(run_cli: RunCli, tmp_path: Path) -> None:
     hook = next(h for h in HOOKS if h["id"] == "hubtools-validate-repo")
     configured = {**hook, "args": ["sub/ONNX_HUB_MANIFEST.json"]}
     assert _run(run_cli, configured, [], tmp_path) == 0
+
+
+def test_the_readme_names_a_commit_that_has_the_hooks_and_the_action() -> None:
+    import subprocess
+
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    revs = set(re.findall(r"(?:rev: |hubtools@)([0-9a-f]{40})", readme))
+    assert len(revs) == 1, revs
+    [rev] = revs
+
+    def git(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["git", "-C", str(REPO_ROOT), *args], capture_output=True, text=True, check=False
+        )
+
+    shallow = git("rev-parse", "--is-shallow-repository")
+    if shallow.returncode != 0 or shallow.stdout.strip() != "false":
+        pytest.skip("not a full git checkout: the commit cannot be looked up")
+    for path in (".pre-commit-hooks.yaml", "action.yml"):
+        assert git("cat-file", "-e", f"{rev}:{path}").returncode == 0, path
