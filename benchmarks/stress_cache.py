@@ -30,7 +30,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from hubtools.client import cache
+from hubtools.client import cache, housekeeping
 from hubtools.client.config import Settings
 from hubtools.client.hub import Hub
 from hubtools.errors import HubtoolsError
@@ -199,7 +199,7 @@ def main() -> None:
             before = snapshot(work, skip=(zoo.cache.parent,))  # the links' victims included
             made, midway, bad_terms = kills(zoo, args.kills, rng, end)
             killed = audit_cache(zoo.cache)
-            pruned = cache.prune_cache(zoo.cache)
+            pruned = housekeeping.prune_cache(zoo.cache)
             after_prune = audit_cache(zoo.cache)
             processes, bodies, failures = concurrent_rounds(zoo, args.processes, args.rounds, end)
             final = audit_cache(zoo.cache, before, work)

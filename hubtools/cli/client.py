@@ -234,7 +234,7 @@ def cache_ls(cache_dir: Path | None, fmt: str) -> None:
 
     Exit 0 when listed, 2 when the cache cannot be read.
     """
-    from hubtools.client.cache import describe_cache
+    from hubtools.client.housekeeping import describe_cache
     from hubtools.render.client import cache_json, cache_table, cache_total
 
     root = _cache_dir(cache_dir)
@@ -249,7 +249,7 @@ def cache_ls(cache_dir: Path | None, fmt: str) -> None:
 def _kept_key(repo: str, settings: Settings) -> str:
     """The cache key of the repository ``repo`` names: as ``--repo`` reads it, or the
     label ``cache ls`` shows (a folder since removed). Raises UsageError."""
-    from hubtools.client.cache import kept_manifests, repo_label
+    from hubtools.client.housekeeping import kept_manifests, repo_label
     from hubtools.client.repository import parse_repo
     from hubtools.errors import UsageError
 
@@ -293,7 +293,7 @@ def cache_rm(
     Exit 0 when removed (with --dry-run: listed), 1 when no kept manifest lists
     what was asked for, 2 on a usage or cache error.
     """
-    from hubtools.client.cache import remove_cached
+    from hubtools.client.housekeeping import remove_cached
     from hubtools.errors import UsageError
     from hubtools.render.client import removed_json, removed_lines, removed_summary
 
@@ -321,7 +321,7 @@ def cache_verify(ctx: click.Context, cache_dir: Path | None, fmt: str) -> None:
 
     Exit 0 when every file matches, 1 when some did not, 2 when the cache cannot be read.
     """
-    from hubtools.client.cache import verify_cache
+    from hubtools.client.housekeeping import verify_cache
     from hubtools.render.client import verify_json, verify_lines, verify_summary
 
     root = _cache_dir(cache_dir)
@@ -346,7 +346,7 @@ def cache_prune(cache_dir: Path | None, dry_run: bool, fmt: str) -> None:
 
     Exit 0 when done, 2 when the cache cannot be written.
     """
-    from hubtools.client.cache import prune_cache
+    from hubtools.client.housekeeping import prune_cache
     from hubtools.render.client import (
         prune_in_use_lines,
         prune_json,

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from hubtools.client import cache
+from hubtools.client import cache, extracted, locks
 from hubtools.client.cache import warn_once
 from hubtools.client.config import ARCHIVE_REPO, DEFAULT_REPO, Settings
 from hubtools.client.download import download_to
@@ -336,7 +336,7 @@ class Hub:
             )
         if not ensure_trust(repository, settings, trust_repo=call.trust_repo, prompt=self._prompt):
             return None
-        with cache.writing(settings.cache_dir, f"download {model} ({path})"), cache.locked(target):
+        with cache.writing(settings.cache_dir, f"download {model} ({path})"), locks.locked(target):
             # Another process may have fetched it while this one waited for the lock.
             if not force_reload and self._verified(target, sha, size, model, settings):
                 say("Using cached %s model from %s", model, target)
@@ -417,7 +417,7 @@ class Hub:
     @staticmethod
     def _extracted(got: Download, force: bool, settings: Settings) -> Path:
         """The folder ``got`` (a cached archive) is extracted into, checked against
-        the record of its extraction (see :func:`cache.check_extracted`).
+        the record of its extraction (see :func:`extracted.check_extracted`).
 
         Extracted again after a new download, with ``force``, or when the
         folder is missing or differs from its record (the archive's own
@@ -427,20 +427,20 @@ class Hub:
         for an unsafe or unreadable archive,
         FileWriteError when the cache is read-only and it must be extracted.
         """
-        dest = cache.extracted_folder(got.path)
+        dest = extracted.extracted_folder(got.path)
         reuse = not force and got.from_cache
-        if reuse and cache.check_extracted(dest) is None:
+        if reuse and extracted.check_extracted(dest) is None:
             return dest
         limits = _limits(settings)
-        with cache.writing(settings.cache_dir, f"extract {got.path.name}"), cache.locked(dest):
-            problem = cache.check_extracted(dest) if reuse else None
+        with cache.writing(settings.cache_dir, f"extract {got.path.name}"), locks.locked(dest):
+            problem = extracted.check_extracted(dest) if reuse else None
             if reuse and problem is None:
                 return dest  # another process extracted it while this one waited
             if problem is not None and dest.exists():
                 log.warning("%s: %s; extracting it again from the verified archive", dest, problem)
             extract = functools.partial(archives.safe_extract, limits=limits)
             try:
-                cache.extract_into(got.path, dest, extract)
+                extracted.extract_into(got.path, dest, extract)
             except UnsafeArchiveError as err:
                 raise ExtractionRefusedError(str(err)) from err
         return dest

@@ -18,7 +18,7 @@ from importlib import resources
 from pathlib import Path
 from typing import cast
 
-from hubtools.client import cache, transport
+from hubtools.client import cache, locks, transport
 from hubtools.client.cache import warn_once
 from hubtools.client.config import Settings
 from hubtools.client.repository import Repository
@@ -258,7 +258,7 @@ def _keep(kept: Path, text: str, level: int = logging.WARNING) -> None:
     if _read_kept(kept, any_error=True) == text:
         return
     try:
-        with cache.locked(kept):
+        with locks.locked(kept):
             write_atomic(kept, text, keep_mode=False)
     except OSError as err:
         if not cache.is_read_only(err):

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from hubtools.render.text import escape_control
 
 if TYPE_CHECKING:
-    from hubtools.client.cache import CachedFile, Owner, Pruned, Removed, VerifyResult
+    from hubtools.client.housekeeping import CachedFile, Owner, Pruned, Removed, VerifyResult
     from hubtools.client.snapshot import Snapshot
     from hubtools.hub import Download, ModelInfo
 

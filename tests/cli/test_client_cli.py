@@ -172,7 +172,7 @@ def test_no_lock_file_stays_beside_cached_files(run_cli: RunCli, zoo: Zoo) -> No
 
 
 def test_prune_lists_what_it_kept_because_a_download_holds_it(run_cli: RunCli, zoo: Zoo) -> None:
-    from hubtools.client.cache import locked
+    from hubtools.client.locks import locked
 
     target = zoo.cache / "vision" / f"{'ab' * 32}_m.onnx"
     target.parent.mkdir(parents=True)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from hubtools.client import cache
+from hubtools.client import cache, extracted, housekeeping, locks
 from hubtools.core.archives import safe_extract
 from hubtools.errors import ChecksumMismatchError, DownloadError, ManifestError
 from tests.client_support import make_tar, sha256
@@ -129,7 +129,7 @@ def test_ls_verify_prune(tmp_path: Path) -> None:
     (d / f"{sha256(b'x')}_x.onnx.partial").write_bytes(b"x")
     (d / ".y.onnx.abc.tmp").write_bytes(b"y")
     (d / "gone.onnx.lock").write_bytes(b"")
-    kinds = {i.path.name: i.kind for i in cache.list_cache(tmp_path)}
+    kinds = {i.path.name: i.kind for i in housekeeping.list_cache(tmp_path)}
     assert kinds == {
         f"{sha256(good)}_good.onnx": "model",
         f"{sha256(good)}_bad.onnx": "model",
@@ -137,7 +137,7 @@ def test_ls_verify_prune(tmp_path: Path) -> None:
         ".y.onnx.abc.tmp": "partial",
         "gone.onnx.lock": "lock",
     }
-    results = cache.verify_cache(tmp_path)
+    results = housekeeping.verify_cache(tmp_path)
     assert {(r.path.name, r.ok) for r in results} == {
         (f"{sha256(good)}_good.onnx", True),
         (f"{sha256(good)}_bad.onnx", False),
@@ -145,7 +145,7 @@ def test_ls_verify_prune(tmp_path: Path) -> None:
     assert not (d / f"{sha256(good)}_bad.onnx").exists()
     # Checking took each file's lock, and releasing it removed the lock file.
     assert sorted(p.name for p in d.glob("*.lock")) == ["gone.onnx.lock"]
-    would = cache.prune_cache(tmp_path, dry_run=True)
+    would = housekeeping.prune_cache(tmp_path, dry_run=True)
     assert {i.path.name for i in would.removed} == {
         f"{sha256(b'x')}_x.onnx.partial",
         ".y.onnx.abc.tmp",
@@ -154,7 +154,7 @@ def test_ls_verify_prune(tmp_path: Path) -> None:
     assert would.in_use == []
     assert (d / ".y.onnx.abc.tmp").exists()
     assert (d / "gone.onnx.lock").exists()
-    cache.prune_cache(tmp_path)
+    housekeeping.prune_cache(tmp_path)
     assert sorted(p.name for p in d.iterdir()) == [f"{sha256(good)}_good.onnx"]
 
 
@@ -170,7 +170,7 @@ def test_prune_removes_files_no_kept_manifest_names(tmp_path: Path) -> None:
     (tmp_path / "a" / f"{sha256(kept)}_m.onnx").write_bytes(kept)
     (tmp_path / "a" / f"{SHA}_old.onnx").write_bytes(b"old")
     (tmp_path / "a" / f"{SHA}_old").mkdir()  # extracted folder of a removed archive
-    removed = cache.prune_cache(tmp_path).removed
+    removed = housekeeping.prune_cache(tmp_path).removed
     assert {i.path.name for i in removed} == {f"{SHA}_old.onnx", f"{SHA}_old"}
     assert sorted(p.name for p in (tmp_path / "a").iterdir()) == [f"{sha256(kept)}_m.onnx"]
 
@@ -181,13 +181,13 @@ def test_prune_removes_files_no_kept_manifest_names(tmp_path: Path) -> None:
 def test_a_lock_leaves_no_file_and_still_excludes(tmp_path: Path) -> None:
     target = tmp_path / "d" / "m.onnx"
     order: list[str] = []
-    with cache.locked(target):
+    with locks.locked(target):
         assert (tmp_path / "d" / "m.onnx.lock").exists()
-        with cache.lock_if_free(target) as free:
+        with locks.lock_if_free(target) as free:
             assert not free  # another open of the lock file: excluded, as another process is
 
         def other() -> None:
-            with cache.locked(target):
+            with locks.locked(target):
                 order.append("other")
 
         thread = threading.Thread(target=other)
@@ -197,7 +197,7 @@ def test_a_lock_leaves_no_file_and_still_excludes(tmp_path: Path) -> None:
     thread.join(5)
     assert order == ["first", "other"]
     assert list((tmp_path / "d").iterdir()) == []  # removed when released
-    with pytest.raises(TimeoutError), cache.locked(target), cache.locked(target, timeout=0.1):
+    with pytest.raises(TimeoutError), locks.locked(target), locks.locked(target, timeout=0.1):
         pass
 
 
@@ -223,7 +223,7 @@ def _hold(target: Path) -> tuple[threading.Event, threading.Thread]:
     taken, done = threading.Event(), threading.Event()
 
     def hold() -> None:
-        with cache.locked(target):
+        with locks.locked(target):
             taken.set()
             done.wait(10)
 
@@ -240,8 +240,8 @@ def test_prune_skips_what_a_running_process_holds_and_says_so(tmp_path: Path) ->
         (tmp_path / f"{target.name}.partial").write_bytes(b"half")
     done, thread = _hold(busy)
     try:
-        would = cache.prune_cache(tmp_path, dry_run=True)
-        pruned = cache.prune_cache(tmp_path)
+        would = housekeeping.prune_cache(tmp_path, dry_run=True)
+        pruned = housekeeping.prune_cache(tmp_path)
         assert (tmp_path / f"{busy.name}.partial").exists()
     finally:
         done.set()
@@ -250,7 +250,7 @@ def test_prune_skips_what_a_running_process_holds_and_says_so(tmp_path: Path) ->
         assert [i.path.name for i in result.removed] == [f"{free.name}.partial"]
         assert [i.path.name for i in result.in_use] == [f"{busy.name}.partial"]
     assert [p.name for p in tmp_path.iterdir()] == [f"{busy.name}.partial"]
-    assert cache.prune_cache(tmp_path).in_use == []
+    assert housekeeping.prune_cache(tmp_path).in_use == []
     assert list(tmp_path.iterdir()) == []
 
 
@@ -272,14 +272,14 @@ def test_prune_removes_what_killed_extractions_left_under_the_folder_s_lock(
 ) -> None:
     folder = tmp_path / f"{SHA}_ext"
     leftovers = _killed_extraction(folder)
-    assert {i.kind for i in cache.list_cache(tmp_path)} == {"partial"}
+    assert {i.kind for i in housekeeping.list_cache(tmp_path)} == {"partial"}
     done, thread = _hold(folder)  # an extraction is running
     try:
-        assert cache.prune_cache(tmp_path).removed == []
+        assert housekeeping.prune_cache(tmp_path).removed == []
     finally:
         done.set()
         thread.join(5)
-    removed = cache.prune_cache(tmp_path).removed
+    removed = housekeeping.prune_cache(tmp_path).removed
     assert sorted(i.path for i in removed) == sorted(leftovers)
     assert sum(i.size for i in removed) == 101
     assert list(tmp_path.iterdir()) == []
@@ -290,18 +290,18 @@ def test_an_extraction_removes_the_leftovers_of_killed_ones_and_records_the_file
 ) -> None:
     archive = tmp_path / f"{SHA}_ext.tar.gz"
     archive.write_bytes(make_tar({"m/model.onnx": b"model", "m/weights.bin": b"w" * 10}))
-    folder = cache.extracted_folder(archive)
+    folder = extracted.extracted_folder(archive)
     _killed_extraction(folder)
-    with cache.locked(folder):
-        cache.extract_into(archive, folder, safe_extract)
+    with locks.locked(folder):
+        extracted.extract_into(archive, folder, safe_extract)
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
         [archive.name, folder.name, f".{folder.name}.files.json"]
     )
-    record = json.loads(cache.record_path(folder).read_text())
+    record = json.loads(extracted.record_path(folder).read_text())
     assert record["archive"] == archive.name
     assert record["files"]["m/weights.bin"]["sha256"] == sha256(b"w" * 10)
-    assert cache.check_extracted(folder) is None
-    kinds = {str(i.path.relative_to(tmp_path)): i.kind for i in cache.list_cache(tmp_path)}
+    assert extracted.check_extracted(folder) is None
+    kinds = {str(i.path.relative_to(tmp_path)): i.kind for i in housekeeping.list_cache(tmp_path)}
     assert kinds[f".{folder.name}.files.json"] == "extracted"
 
 
@@ -313,27 +313,29 @@ def test_check_extracted_finds_every_change(
     with zipfile.ZipFile(archive, "w") as zf:
         zf.writestr("m/model.onnx", b"model")
         zf.writestr("m/weights.bin", b"\x00\x00\x80\x3f")  # float 1.0
-    folder = cache.extracted_folder(archive)
-    cache.extract_into(archive, folder, safe_extract)
+    folder = extracted.extracted_folder(archive)
+    extracted.extract_into(archive, folder, safe_extract)
     if not hash_on_load:
         monkeypatch.setattr(cache, "HASH_ON_LOAD_MAX", 0)
     weights = folder / "m" / "weights.bin"
     weights.write_bytes(b"\x00\x80\x26\x44")  # float 666.0: same size
     if hash_on_load:
-        assert "m/weights.bin has sha256" in (cache.check_extracted(folder) or "")
+        assert "m/weights.bin has sha256" in (extracted.check_extracted(folder) or "")
     else:
-        assert cache.check_extracted(folder) == "m/weights.bin was modified after it was extracted"
+        assert (
+            extracted.check_extracted(folder) == "m/weights.bin was modified after it was extracted"
+        )
     # cache verify hashes whatever the size.
-    assert "m/weights.bin has sha256" in (cache.check_extracted(folder, full=True) or "")
+    assert "m/weights.bin has sha256" in (extracted.check_extracted(folder, full=True) or "")
     weights.write_bytes(b"\x00\x00\x80\x3f\x00")
-    assert cache.check_extracted(folder) == "m/weights.bin has 5 bytes, 4 when extracted"
+    assert extracted.check_extracted(folder) == "m/weights.bin has 5 bytes, 4 when extracted"
     weights.unlink()
-    assert cache.check_extracted(folder) == "m/weights.bin is missing"
+    assert extracted.check_extracted(folder) == "m/weights.bin is missing"
     (folder / "m" / "other.onnx").write_bytes(b"x")
-    assert cache.check_extracted(folder) == "m/other.onnx was not in the archive"
-    cache.record_path(folder).unlink()
+    assert extracted.check_extracted(folder) == "m/other.onnx was not in the archive"
+    extracted.record_path(folder).unlink()
     assert (
-        cache.check_extracted(folder)
+        extracted.check_extracted(folder)
         == f"no record of what was extracted (.{folder.name}.files.json)"
     )
 
@@ -342,21 +344,21 @@ def test_verify_checks_extracted_folders_and_removes_changed_ones(tmp_path: Path
     data = make_tar({"m/model.onnx": b"model", "m/weights.bin": b"1"})
     archive = tmp_path / f"{sha256(data)}_ext.tar.gz"
     archive.write_bytes(data)
-    folder = cache.extracted_folder(archive)
-    cache.extract_into(archive, folder, safe_extract)
-    assert [(r.kind, r.ok) for r in cache.verify_cache(tmp_path)] == [
+    folder = extracted.extracted_folder(archive)
+    extracted.extract_into(archive, folder, safe_extract)
+    assert [(r.kind, r.ok) for r in housekeeping.verify_cache(tmp_path)] == [
         ("model", True),
         ("extracted", True),
     ]
     (folder / "m" / "weights.bin").write_bytes(b"6")
-    results = cache.verify_cache(tmp_path)
+    results = housekeeping.verify_cache(tmp_path)
     assert [(r.kind, r.ok, r.kept) for r in results] == [
         ("model", True, None),
         ("extracted", False, None),
     ]
     assert results[1].actual.startswith("m/weights.bin has sha256 ")
     assert not folder.exists()
-    assert not cache.record_path(folder).exists()
+    assert not extracted.record_path(folder).exists()
     assert archive.exists()
 
 

@@ -15,8 +15,8 @@ import pytest
 from onnx import numpy_helper
 
 from hubtools import hub
-from hubtools.client import cache
-from hubtools.client.cache import Pruned, list_cache, prune_cache
+from hubtools.client import extracted
+from hubtools.client.housekeeping import Pruned, list_cache, prune_cache
 from hubtools.errors import ManifestError, ModelNotFoundError, UnsafeArchiveError
 from hubtools.hub import Hub
 from tests.client_support import (
@@ -231,7 +231,7 @@ def test_changed_extracted_weights_are_extracted_again_on_load(
 ) -> None:
     weights_file, weights = _extnet(zoo, tmp_path)
     if not hash_on_load:  # a model over the size hashed on each load: sizes and times
-        monkeypatch.setattr(cache, "HASH_ON_LOAD_MAX", 0)
+        monkeypatch.setattr(extracted, "HASH_ON_LOAD_MAX", 0)
     tampered = bytearray(weights)
     tampered[4:8] = numpy.float32(666).tobytes()  # the bias 1.0 becomes 666.0, same size
     mtime = weights_file.stat().st_mtime_ns

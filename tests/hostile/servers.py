@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from hubtools.client import cache
+from hubtools.client import cache, extracted, housekeeping
 from hubtools.core.files import sha256_file
 from tests.client_support import (
     REPO_ROOT,
@@ -132,7 +132,7 @@ def audit_cache(
     and, given a :func:`snapshot` of ``watched`` taken before, the files that
     changed there outside the cache."""
     audit = Audit()
-    for item in cache.list_cache(cache_dir):
+    for item in housekeeping.list_cache(cache_dir):
         if item.kind == "model" and item.sha256 is not None:
             audit.finals += 1
             actual, _ = sha256_file(item.path)
@@ -141,9 +141,9 @@ def audit_cache(
         elif item.kind in ("partial", "lock"):
             audit.leftovers.append(_leftover(item.path, cache_dir))
     audit.leftovers = sorted(set(audit.leftovers))
-    for folder in sorted(cache.extracted_roots(cache_dir)):
+    for folder in sorted(housekeeping.extracted_roots(cache_dir)):
         audit.finals += 1
-        problem = cache.check_extracted(folder, full=True)
+        problem = extracted.check_extracted(folder, full=True)
         # Killed after the rename and before the record: complete, but unrecorded;
         # the next load extracts it again. Anything else differing is corrupt.
         if problem is not None and not problem.startswith("no record"):

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from hubtools.client.cache import CachedFile, Owner, Removed, VerifyResult
+from hubtools.client.housekeeping import CachedFile, Owner, Removed, VerifyResult
 from hubtools.core.manifest import JSONObject
 from hubtools.hub import Download, ModelInfo
 from hubtools.render.client import (
