@@ -316,7 +316,7 @@ def test_check_extracted_finds_every_change(
     folder = extracted.extracted_folder(archive)
     extracted.extract_into(archive, folder, safe_extract)
     if not hash_on_load:
-        monkeypatch.setattr(cache, "HASH_ON_LOAD_MAX", 0)
+        monkeypatch.setattr(extracted, "HASH_ON_LOAD_MAX", 0)
     weights = folder / "m" / "weights.bin"
     weights.write_bytes(b"\x00\x80\x26\x44")  # float 666.0: same size
     if hash_on_load:
