@@ -20,11 +20,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
 from hubtools.client.config import Settings
+from hubtools.client.pacing import Attempts, Pace, Retryable
 from hubtools.client.transport import (
     CHUNK,
-    Attempts,
-    Pace,
-    Retryable,
     body_errors,
     body_length,
     body_reader,
@@ -241,8 +239,8 @@ def download_to(
     ``Range`` header; a server that ignores it makes the download start over.
     Redirects are followed (at most 10; the sha256 is of what the last one
     served). Failed attempts are retried and bodies cut short resumed as
-    :class:`~hubtools.client.transport.Attempts` says, within the speed rules
-    and deadline of a :class:`~hubtools.client.transport.Pace`. Returns the
+    :class:`~hubtools.client.pacing.Attempts` says, within the speed rules
+    and deadline of a :class:`~hubtools.client.pacing.Pace`. Returns the
     size and sha256 of the whole file; the caller compares them with what it
     expects (this function does not rename anything).
 

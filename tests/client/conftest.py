@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from hubtools.client import transport
+from hubtools.client import pacing
 from tests.client_support import HubServer, serve_blob
 
 
@@ -23,5 +23,5 @@ def server(tmp_path: Path) -> Iterator[HubServer]:
 def waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     """The waits scheduled between attempts, recorded instead of slept."""
     seen: list[float] = []
-    monkeypatch.setattr(transport, "_sleep", seen.append)
+    monkeypatch.setattr(pacing, "_sleep", seen.append)
     return seen

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from hubtools import hub
-from hubtools.client import transport
+from hubtools.client import pacing
 from hubtools.errors import (
     ChecksumMismatchError,
     DownloadError,
@@ -205,7 +205,7 @@ ONNX_120_RAISED: dict[str, tuple[type[BaseException], ...]] = {
 
 @pytest.fixture
 def zoo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Zoo]:
-    monkeypatch.setattr(transport, "_sleep", lambda seconds: None)  # retries wait for nothing
+    monkeypatch.setattr(pacing, "_sleep", lambda seconds: None)  # retries wait for nothing
     with serve_zoo(tmp_path, monkeypatch) as z:
         yield z
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from hubtools import hub
-from hubtools.client import cache, transport
+from hubtools.client import cache, pacing
 from hubtools.errors import ChecksumMismatchError
 from tests.client_support import Zoo, serve_zoo, tiny_model_bytes
 
@@ -22,7 +22,7 @@ from tests.client_support import Zoo, serve_zoo, tiny_model_bytes
 @pytest.fixture
 def zoo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Zoo]:
     monkeypatch.setattr(cache, "_said", set())  # each test sees its warnings once
-    monkeypatch.setattr(transport, "_sleep", lambda seconds: None)
+    monkeypatch.setattr(pacing, "_sleep", lambda seconds: None)
     with serve_zoo(tmp_path, monkeypatch) as z:
         yield z
 
