@@ -200,10 +200,11 @@ def _check_io_ports(job: Job, session: Any) -> None:
 
 
 def _declared(model_file: Path) -> tuple[list[tuple[str, onnx.TypeProto]], list[Any]]:
-    import onnx
+    """The runtime inputs and the outputs with the types the model declares, read
+    without the weights (an embedded 2 GB of them would double the peak)."""
+    from hubtools.inspect.facts import model_header
 
-    model = onnx.load(str(model_file), load_external_data=False)
-    graph = model.graph
+    graph = model_header(model_file).graph
     initializers = {t.name for t in graph.initializer}
     inputs = [(v.name, v.type) for v in graph.input if v.name not in initializers]
     outputs = [(v.name, v.type) for v in graph.output]

@@ -16,7 +16,7 @@ import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import BinaryIO, TypeVar
 
 import onnx
 
@@ -27,7 +27,14 @@ from hubtools.errors import FileReadError, InvalidModelError, UnsafeArchiveError
 from hubtools.inspect.ioports import io_ports_of
 from hubtools.inspect.wire import Invalid, Reader, read_model
 
-__all__ = ["FileFacts", "default_opset", "inspect_archive", "inspect_file", "io_ports_of"]
+__all__ = [
+    "FileFacts",
+    "default_opset",
+    "inspect_archive",
+    "inspect_file",
+    "io_ports_of",
+    "model_header",
+]
 
 log = logging.getLogger(__name__)
 
@@ -163,10 +170,7 @@ def inspect_file(
     path = Path(path)
     hasher = hashlib.sha256() if hash else None
     with _open(path) as handle:
-        try:
-            size = os.fstat(handle.fileno()).st_size
-        except OSError as err:
-            raise FileReadError(f"{path}: cannot read: {err.strerror or err}") from err
+        size = _size(handle, path)
         reader = Reader(handle, path, size, hasher)
         head = reader.head(LFS_POINTER_MAX_BYTES + 1)
         pointer = parse_lfs_pointer(head) if len(head) <= LFS_POINTER_MAX_BYTES else None
@@ -191,6 +195,27 @@ def inspect_file(
         model_bytes=reader.read_bytes if hasher is not None else size,
         max_memory=max_memory,
     )
+
+
+def _size(handle: BinaryIO, path: Path) -> int:
+    try:
+        return os.fstat(handle.fileno()).st_size
+    except OSError as err:
+        raise FileReadError(f"{path}: cannot read: {err.strerror or err}") from err
+
+
+def model_header(path: Path) -> onnx.ModelProto:
+    """The ModelProto of ``path`` without its weights (graph, ports, opsets and
+    small constants), read in one pass that seeks over the weights, so memory
+    follows the graph's size, not the model's.
+
+    Raises:
+        InvalidModelError: the content is not an ONNX model.
+        FileReadError: the file cannot be opened or read (also an ``OSError``).
+    """
+    path = Path(path)
+    with _open(path) as handle:
+        return _read_model_or_raise(Reader(handle, path, _size(handle, path), None), path)
 
 
 def _read_model_or_raise(reader: Reader, path: Path, where: str = "") -> onnx.ModelProto:
