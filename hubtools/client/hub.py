@@ -27,6 +27,7 @@ from hubtools.client.manifests import ModelInfo, load_models
 from hubtools.client.repository import Repository, parse_repo
 from hubtools.client.trust import Prompt, TerminalPrompt, ensure_trust
 from hubtools.core import archives
+from hubtools.core.archive_policy import DEFAULT_LIMITS, Limits
 from hubtools.core.manifest import ModelEntry
 from hubtools.errors import (
     ChecksumMismatchError,
@@ -541,9 +542,9 @@ class Hub:
         return onnx.load(str(path))
 
 
-def _limits(settings: Settings) -> archives.Limits:
+def _limits(settings: Settings) -> Limits:
     """The archive limits: the policy's defaults, with those the settings give."""
-    default = archives.DEFAULT_LIMITS
+    default = DEFAULT_LIMITS
     return dataclasses.replace(
         default,
         max_members=settings.max_archive_members or default.max_members,

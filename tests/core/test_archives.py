@@ -7,10 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from hubtools.core.archive_policy import DEFAULT_LIMITS, Limits
 from hubtools.core.archives import (
-    DEFAULT_LIMITS,
     MODEL_ARCHIVE_FORMATS,
-    Limits,
     archive_format,
     check_archive,
     find_model_folder,

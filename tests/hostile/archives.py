@@ -23,7 +23,7 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from hubtools.core.archives import Limits
+from hubtools.core.archive_policy import Limits
 from tests.validate.support import model_bytes
 
 __all__ = ["BENIGN", "CASES", "MODEL", "HostileArchive", "tar_gz", "zip_bytes"]

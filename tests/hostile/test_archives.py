@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from hubtools.core import archives
+from hubtools.core import archive_policy
 from hubtools.core.archives import check_archive, safe_extract
 from hubtools.errors import UnsafeArchiveError
 from tests.conftest import RunCli
@@ -24,7 +24,7 @@ from tests.validate.support import entry, model_bytes
 def case(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> HostileArchive:
     hostile: HostileArchive = request.param
     if hostile.limits is not None:  # kept small so that the case stays cheap to build
-        monkeypatch.setattr(archives, "DEFAULT_LIMITS", hostile.limits)
+        monkeypatch.setattr(archive_policy, "DEFAULT_LIMITS", hostile.limits)
     return hostile
 
 
