@@ -136,7 +136,7 @@ def parse_manifest(text: str, source: str) -> list[ModelInfo]:
     doc = parse_json(text, source)  # ManifestError with line and column when not JSON
     result = check_document(doc)
     data = doc.data
-    if result.manifest is None or not isinstance(data, list):
+    if result.valid is None or not isinstance(data, list):
         shown = "; ".join(str(p) for p in result.report.errors[:5]) or "not a manifest"
         raise ManifestError(f"{source}: {shown}")
     bad = _refused_indices(result.report, source)

@@ -72,10 +72,10 @@ def _long_number(text: str) -> float:
     return value
 
 
-def _pairs_hook(pairs: list[tuple[str, JSONValue]]) -> dict[str, JSONValue]:
-    obj = dict(pairs)
-    if len(obj) == len(pairs):
-        return obj
+def _with_duplicates(
+    obj: dict[str, JSONValue], pairs: list[tuple[str, JSONValue]]
+) -> dict[str, JSONValue]:
+    """``obj`` (built from ``pairs``, some keys repeated) marked with the repeated keys."""
     seen: set[str] = set()
     dups = [k for k, _ in pairs if k in seen or seen.add(k)]  # type: ignore[func-returns-value]
     marked = _DupDict(obj)
@@ -298,10 +298,12 @@ def parse_json(text: str, source: str) -> JSONDocument:
     seen_oddity = seen_float = False
 
     def hook(pairs: list[tuple[str, JSONValue]]) -> dict[str, JSONValue]:
+        obj = dict(pairs)
+        if len(obj) == len(pairs):  # one call per object: kept short, it is most of a parse
+            return obj
         nonlocal seen_oddity
-        obj = _pairs_hook(pairs)
-        seen_oddity = seen_oddity or isinstance(obj, _DupDict)
-        return obj
+        seen_oddity = True
+        return _with_duplicates(obj, pairs)
 
     def constant(name: str) -> float:
         nonlocal seen_oddity

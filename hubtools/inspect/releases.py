@@ -2,13 +2,19 @@
 (:data:`onnx.helper.VERSION_TABLE`): the first release whose default-domain
 opset reaches a number, and the highest opset a named release can write. It
 is the one place hubtools turns releases into opsets and back; it must not
-keep a copy of the table, and it imports onnx only when first asked.
+keep a copy of the table. It reads the table from onnx's source when it can
+(importing onnx costs ~0.1 s, half of validating a real manifest), else
+imports onnx, only when first asked.
 """
 
 from __future__ import annotations
 
+import ast
 import functools
+import importlib.util
 import re
+from pathlib import Path
+from typing import Any
 
 __all__ = ["highest_opset_of_release", "onnx_release_for_opset"]
 
@@ -19,14 +25,38 @@ _RELEASE = re.compile(r"(\d{1,4})\.(\d{1,4})(?:\.(\d{1,4}))?")
 @functools.cache
 def _release_table() -> tuple[tuple[tuple[int, ...], str, int], ...]:
     """(version numbers, release name, default-domain opset) of every release, in order."""
-    import onnx.helper  # imported here: ~0.2 s, and only some runs need the table
-
     rows = []
-    for row in onnx.helper.VERSION_TABLE:
+    for row in _version_table():
         numbers = _numbers(str(row[0]))
         if numbers is not None:
             rows.append((numbers, str(row[0]), int(row[2])))
     return tuple(sorted(rows))
+
+
+def _version_table() -> list[tuple[Any, ...]]:
+    """``onnx.helper.VERSION_TABLE``: the literal in onnx's helper.py when it is
+    one (as in every release to date), else the imported value."""
+    spec = importlib.util.find_spec("onnx")
+    if spec is not None and spec.origin is not None:
+        try:
+            tree = ast.parse(Path(spec.origin).with_name("helper.py").read_bytes())
+            for node in tree.body:
+                targets = (
+                    node.targets
+                    if isinstance(node, ast.Assign)
+                    else [node.target]
+                    if isinstance(node, ast.AnnAssign)
+                    else []
+                )
+                value = getattr(node, "value", None)
+                names = [t.id for t in targets if isinstance(t, ast.Name)]
+                if "VERSION_TABLE" in names and isinstance(value, ast.expr):
+                    return list(ast.literal_eval(value))
+        except (OSError, SyntaxError, ValueError, TypeError):
+            pass  # not a plain literal in this onnx: ask onnx itself
+    import onnx.helper
+
+    return list(onnx.helper.VERSION_TABLE)
 
 
 def _numbers(release: str) -> tuple[int, ...] | None:

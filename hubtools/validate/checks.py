@@ -15,13 +15,15 @@ import gc
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
+from functools import cached_property
 from pathlib import Path
+from typing import TypedDict, cast
 
 from hubtools.core.archives import archive_format
-from hubtools.core.jsonfile import JSONDocument, printable, read_json_file
+from hubtools.core.jsonfile import JSONDocument, JSONObject, JSONValue, printable, read_json_file
 from hubtools.core.manifest import Manifest, ModelEntry
 from hubtools.core.paths import MAX_PART_BYTES, MAX_PATH_BYTES, quote_path, unsafe_reason
-from hubtools.errors import ManifestError, Problem, Report, Severity
+from hubtools.errors import Problem, Report, Severity
 from hubtools.inspect.releases import highest_opset_of_release, onnx_release_for_opset
 from hubtools.validate.problems import problem_at
 from hubtools.validate.repo_checks import repo_problems
@@ -36,44 +38,53 @@ __all__ = [
 ]
 
 
+class _Metadata(TypedDict, total=False):
+    """The metadata fields the semantic checks read, as the schema has checked them."""
+
+    model_sha: str | None
+    model_bytes: int | None
+    tags: list[str]
+    model_with_data_path: str
+    model_archive: JSONValue
+
+
+class _Entry(TypedDict):
+    """A top-level entry the schema has passed, read as the plain JSON it is:
+    typing 100,000 entries into :class:`ModelEntry` took longer than parsing them."""
+
+    model: str
+    model_path: str
+    onnx_version: str
+    opset_version: int
+    metadata: _Metadata
+
+
 @dataclass(frozen=True)
 class ValidationResult:
     """What :func:`validate_manifest` found.
 
-    ``manifest`` holds the entries that passed the schema (None when the top
-    level is not an array); ``report`` every problem, ordered by position.
+    ``report`` holds every problem, ordered by position; ``valid`` the entries
+    that passed the schema, as parsed JSON with their index (None when the top
+    level is not an array).
     """
 
     source: str
-    manifest: Manifest | None
     report: Report
     entries: int
+    valid: tuple[tuple[int, JSONObject], ...] | None = None
 
+    @cached_property
+    def manifest(self) -> Manifest | None:
+        """The entries that passed the schema, typed (built on first use); None when
+        the top level is not an array.
 
-def _typed_entries(
-    doc: JSONDocument, schema_failures: set[int], report: Report, problems: list[Problem]
-) -> list[tuple[int, ModelEntry]]:
-    """The entries that passed the schema, typed; one that still cannot be typed
-    is a problem at its pointer (the schema should have caught it)."""
-    assert isinstance(doc.data, list)
-    entries = []
-    for index, item in enumerate(doc.data):
-        if index in schema_failures:
-            continue
-        try:
-            entries.append((index, ModelEntry.from_json(item, f"/{index}")))
-        except ManifestError as err:
-            problems.append(
-                problem_at(
-                    doc.source,
-                    f"/{index}",
-                    "unreadable-entry",
-                    f"the entry passes the schema but cannot be read: {err}",
-                    "give the field the type the schema describes",
-                )
-            )
-    report.count("entries", len(doc.data))
-    return entries
+        Raises:
+            ManifestError: an entry passed the schema but cannot be typed (the
+                schema and the typed reader disagree: a bug, which a test guards).
+        """
+        if self.valid is None:
+            return None
+        return Manifest(tuple(ModelEntry.from_json(item, f"/{i}") for i, item in self.valid))
 
 
 _PATH_HINT = (
@@ -82,14 +93,14 @@ _PATH_HINT = (
 )
 
 
-def _path_problems(index: int, entry: ModelEntry, source: str) -> Iterator[Problem]:
+def _path_problems(index: int, entry: _Entry, source: str) -> Iterator[Problem]:
     """The paths the client would refuse (the one policy of hubtools.core.paths)."""
     for key, pointer, path in (
-        ("model_path", f"/{index}/model_path", entry.model_path),
+        ("model_path", f"/{index}/model_path", entry["model_path"]),
         (
             "model_with_data_path",
             f"/{index}/metadata/model_with_data_path",
-            entry.metadata.model_with_data_path,
+            entry["metadata"].get("model_with_data_path"),
         ),
     ):
         reason = None if path is None else unsafe_reason(path)
@@ -108,7 +119,7 @@ def _pointer_name(index: int) -> str:
 
 
 def semantic_problems(
-    entries: Iterable[tuple[int, ModelEntry]],
+    entries: Iterable[tuple[int, JSONObject]],
     source: str,
     entry_name: Callable[[int], str] = _pointer_name,
 ) -> Iterator[Problem]:
@@ -116,57 +127,59 @@ def semantic_problems(
     sort order, archives, empty tags, an ONNX release too old for the opset.
 
     ``entries`` pairs each entry with its index in the file (for JSON pointers);
-    ``entry_name`` names another entry in a message (default: its JSON pointer).
+    each must have passed the schema. ``entry_name`` names another entry in a
+    message (default: its JSON pointer).
     """
     by_name: dict[tuple[str, int], int] = {}
     by_path: dict[str, int] = {}
     previous: tuple[int, str] | None = None
     unsorted_reported = False
-    for index, entry in entries:
-        key = (entry.model.casefold(), entry.opset_version)
+    for index, item in entries:
+        entry = cast("_Entry", item)
+        model, model_path, metadata = entry["model"], entry["model_path"], entry["metadata"]
+        key = (model.casefold(), entry["opset_version"])
         if key in by_name:
             yield problem_at(
                 source,
                 f"/{index}/model",
                 "duplicate-model",
-                f"model {entry.model!r} with opset {entry.opset_version} is already listed "
+                f"model {model!r} with opset {entry['opset_version']} is already listed "
                 f"at {entry_name(by_name[key])} (names match case-insensitively)",
                 "rename one of them or remove the duplicate entry",
             )
         else:
             by_name[key] = index
         yield from _path_problems(index, entry, source)
-        if entry.model_path in by_path:
+        if model_path in by_path:
             yield problem_at(
                 source,
                 f"/{index}/model_path",
                 "duplicate-path",
-                f"model_path {entry.model_path!r} is already listed "
-                f"at {entry_name(by_path[entry.model_path])}",
+                f"model_path {model_path!r} is already listed at {entry_name(by_path[model_path])}",
                 "each file must appear in one entry; remove the duplicate",
             )
         else:
-            by_path[entry.model_path] = index
-        if previous is not None and entry.model_path < previous[1] and not unsorted_reported:
+            by_path[model_path] = index
+        if previous is not None and model_path < previous[1] and not unsorted_reported:
             unsorted_reported = True
             yield problem_at(
                 source,
                 f"/{index}/model_path",
                 "unsorted",
-                f"entries are not sorted by model_path: {entry.model_path!r} comes after "
+                f"entries are not sorted by model_path: {model_path!r} comes after "
                 f"{previous[1]!r} ({entry_name(previous[0])})",
                 "run `hubtools generate`, or sort the entries by model_path",
                 Severity.WARNING,
             )
-        previous = (index, entry.model_path)
-        archive = entry.metadata.get("model_archive")
-        fmt = archive_format(entry.model_path, model_archive=True)
+        previous = (index, model_path)
+        archive = metadata.get("model_archive")
+        fmt = archive_format(model_path, model_archive=True)
         if fmt is not None and archive is None:
             yield problem_at(
                 source,
                 f"/{index}/model_path",
                 "archive-without-format",
-                f"model_path {entry.model_path!r} is an archive, but metadata.model_archive is "
+                f"model_path {model_path!r} is an archive, but metadata.model_archive is "
                 "not set, so clients will try to load the archive as an ONNX model",
                 f'add "model_archive": "{fmt.name}" to the metadata',
             )
@@ -175,7 +188,7 @@ def semantic_problems(
                 source,
                 f"/{index}/metadata/model_archive",
                 "archive-format-mismatch",
-                f"model_archive says {archive!r}, but model_path {entry.model_path!r} is "
+                f"model_archive says {archive!r}, but model_path {model_path!r} is "
                 + (f"a {fmt.name} archive" if fmt is not None else "not an archive"),
                 "make model_archive name the archive's real format",
                 Severity.WARNING,
@@ -183,19 +196,19 @@ def semantic_problems(
         mismatch = _release_problem(index, entry, source)
         if mismatch is not None:
             yield mismatch
-        if not entry.metadata.tags:
+        if not metadata.get("tags"):
             yield problem_at(
                 source,
                 f"/{index}/metadata/tags",
                 "empty-tags",
-                f"model {entry.model!r} has no tags, so no tag filter will find it",
+                f"model {model!r} has no tags, so no tag filter will find it",
                 'add the tags of its README folder, e.g. ["vision", "classification"]',
                 Severity.WARNING,
             )
         yield from _digest_problems(index, entry, source)
 
 
-def _digest_problems(index: int, entry: ModelEntry, source: str) -> Iterator[Problem]:
+def _digest_problems(index: int, entry: _Entry, source: str) -> Iterator[Problem]:
     """Warnings for a missing ``model_sha`` or ``model_bytes``: optional in the
     format (``onnx.hub`` read entries without them), but a client cannot verify
     a download without them."""
@@ -203,29 +216,31 @@ def _digest_problems(index: int, entry: ModelEntry, source: str) -> Iterator[Pro
         ("model_sha", "missing-sha", "its sha256, so clients cannot verify a download"),
         ("model_bytes", "missing-size", "its size in bytes, so clients cannot check a download"),
     ):
-        if getattr(entry.metadata, key) is None:
+        if entry["metadata"].get(key) is None:
             yield problem_at(
                 source,
                 f"/{index}/metadata",
                 code,
-                f"model {entry.model!r} has no metadata.{key}: the manifest does not give {what}",
+                f"model {entry['model']!r} has no metadata.{key}: "
+                f"the manifest does not give {what}",
                 f"run `hubtools generate`, or add {key} (`sha256sum FILE`, `stat -c %s FILE`)",
                 Severity.WARNING,
             )
 
 
-def _release_problem(index: int, entry: ModelEntry, source: str) -> Problem | None:
+def _release_problem(index: int, entry: _Entry, source: str) -> Problem | None:
     """A warning when the ONNX release ``onnx_version`` names cannot write ``opset_version``."""
-    highest = highest_opset_of_release(entry.onnx_version)
-    if highest is None or entry.opset_version <= highest:
+    release, opset = entry["onnx_version"], entry["opset_version"]
+    highest = highest_opset_of_release(release)
+    if highest is None or opset <= highest:
         return None
-    needed = onnx_release_for_opset(entry.opset_version)
+    needed = onnx_release_for_opset(opset)
     return problem_at(
         source,
         f"/{index}/onnx_version",
         "onnx-version-mismatch",
-        f"ONNX {entry.onnx_version} writes opsets up to {highest}, not opset {entry.opset_version}",
-        f"write the ONNX release the model was exported with (opset {entry.opset_version} "
+        f"ONNX {release} writes opsets up to {highest}, not opset {opset}",
+        f"write the ONNX release the model was exported with (opset {opset} "
         + (f"needs {needed} or later" if needed else "is newer than the installed onnx knows")
         + "), or fix opset_version",
         Severity.WARNING,
@@ -339,16 +354,20 @@ def _check_document(
     problems: list[Problem] = list(_oddity_problems(doc))
     schema_found = list(schema_problems(doc.data, doc.source, screen=not doc.has_floats))
     problems.extend(schema_found)
-    manifest: Manifest | None = None
+    valid: tuple[tuple[int, JSONObject], ...] | None = None
     count = 0
     if isinstance(doc.data, list):
         count = len(doc.data)
+        report.count("entries", count)
         failed = {entry_index(p.location.pointer) for p in schema_found}
-        entries = _typed_entries(doc, {i for i in failed if i is not None}, report, problems)
-        problems.extend(semantic_problems(entries, doc.source, entry_name))
-        if repo is not None:
-            problems.extend(repo_problems(entries, repo, doc.source, report, jobs=jobs))
-        manifest = Manifest(tuple(e for _, e in entries))
+        valid = tuple(
+            (i, cast("JSONObject", item)) for i, item in enumerate(doc.data) if i not in failed
+        )
+        problems.extend(semantic_problems(valid, doc.source, entry_name))
+    result = ValidationResult(doc.source, report, count, valid)
+    if repo is not None and result.manifest is not None:
+        typed = zip((i for i, _ in result.valid or ()), result.manifest, strict=True)
+        problems.extend(repo_problems(typed, repo, doc.source, report, jobs=jobs))
     # A number too long to read is kept as infinity, which the schema calls no
     # integer, and a path with a lone surrogate is one no file system holds: the
     # oddity already says what is wrong at that pointer.
@@ -358,7 +377,7 @@ def _check_document(
             p for p in problems if p.code in _SHADOWING or p.location.pointer not in shadowed
         ]
     report.extend(_positioned(doc, problems))
-    return ValidationResult(doc.source, manifest, report, count)
+    return result
 
 
 def entry_index(pointer: str | None) -> int | None:

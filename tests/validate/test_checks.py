@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 
 import pytest
 
@@ -68,20 +69,65 @@ def test_a_number_too_long_is_one_problem_and_its_entry_is_left_out() -> None:
     assert result.manifest == Manifest()
 
 
-def test_an_entry_that_cannot_be_typed_is_a_problem_not_a_crash(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    def refuse(data: object, where: str = "") -> ModelEntry:
-        raise ManifestError(f"{where}/model: expected str, got int")
+def _variants(doc: object, path: tuple[str | int, ...] = ()) -> Iterator[tuple[str, object]]:
+    """Every way to spoil one place of ``doc``: each container and leaf replaced by
+    a value of each JSON type, each key removed. Yields (what was done, variant)."""
+    pointer = "/" + "/".join(map(str, path))
+    for other in (None, True, 0, -1, 1.5, "", "s", [], ["s"], {}, {"k": 1}):
+        yield f"{pointer} = {other!r}", _changed(doc, path, other)
+    inner = _at(doc, path)
+    if isinstance(inner, dict):
+        for key in inner:
+            yield f"{pointer}/{key} removed", _changed(doc, (*path, key), _REMOVE)
+            yield from _variants(doc, (*path, key))
+    elif isinstance(inner, list):
+        for i in range(len(inner)):
+            yield from _variants(doc, (*path, i))
 
-    monkeypatch.setattr(ModelEntry, "from_json", staticmethod(refuse))
-    result = check_document(parse_json(json.dumps([entry("m/a.onnx", b"x")]), "m.json"))
-    (problem,) = result.report
-    assert (problem.code, problem.location.pointer, problem.message) == (
-        "unreadable-entry",
-        "/0",
-        "the entry passes the schema but cannot be read: /0/model: expected str, got int",
-    )
+
+_REMOVE = object()
+
+
+def _at(value: object, path: tuple[str | int, ...]) -> object:
+    for step in path:
+        value = value[step]  # type: ignore[index]
+    return value
+
+
+def _changed(doc: object, path: tuple[str | int, ...], new: object) -> object:
+    """A copy of ``doc`` with the value at ``path`` replaced by ``new`` (or removed)."""
+    if not path:
+        return new
+    copy = json.loads(json.dumps(doc))
+    parent = _at(copy, path[:-1])
+    if new is _REMOVE:
+        del parent[path[-1]]  # type: ignore[attr-defined]
+    else:
+        parent[path[-1]] = new  # type: ignore[index]
+    return copy
+
+
+def test_every_entry_the_schema_passes_can_be_typed() -> None:
+    """validate checks raw entries and types them only when asked: so every entry
+    the schema (and the checks) pass must be one ModelEntry can read. Spoils each
+    place of a full entry in every way and reads each variant both ways."""
+    full = entry("m/a.onnx", b"x", ("m/a.tar.gz", b"y"))
+    full["metadata"]["extra_ports"] = {"features": [{"name": "f", "shape": [1]}]}  # type: ignore[index]
+    passed = refused = 0
+    for where, variant in _variants(full):
+        result = check_document(parse_json(json.dumps([variant]), "m.json"))
+        if result.report.errors:
+            refused += 1
+            continue
+        passed += 1
+        try:
+            ModelEntry.from_json(variant, "/0")  # type: ignore[arg-type]
+        except ManifestError as err:
+            pytest.fail(f"{where}: the schema passes {variant!r} but it cannot be typed: {err}")
+        assert result.manifest is not None
+        assert len(result.manifest) == 1
+    assert passed > 20
+    assert refused > 200
 
 
 def test_lone_surrogates_are_one_printable_problem() -> None:
