@@ -394,10 +394,14 @@ def trust_ls(cache_dir: Path | None, fmt: str) -> None:
     click.echo(trust_json(entries) if fmt == "json" else trust_table(entries))
 
 
+_TRUST_FORMATS = "text: one line on stderr; json: the entry, the list's path and what changed."
+
+
 @trust.command("add")
 @cache_dir_option
 @click.argument("repo")
-def trust_add(cache_dir: Path | None, repo: str) -> None:
+@format_option("text", "json", help=_TRUST_FORMATS)
+def trust_add(cache_dir: Path | None, repo: str, fmt: str) -> None:
     """Trust REPO from now on (owner/name for any ref, owner/name:ref, a URL, or *
     for all): a line in trusted_repos.txt in the cache folder.
 
@@ -405,20 +409,25 @@ def trust_add(cache_dir: Path | None, repo: str) -> None:
     """
     from hubtools.client.cache import add_trusted, trusted_file
     from hubtools.client.trust import trust_entry
-    from hubtools.render.client import trust_changed
+    from hubtools.render.client import trust_changed, trust_changed_json
 
     settings = _settings(cache_dir)
     entry = trust_entry(repo, settings)
     with _cache_write(settings, f"trust {entry}"):
         added = add_trusted(settings.cache_dir, entry)
-    click.echo(trust_changed(entry, trusted_file(settings.cache_dir), added=added), err=True)
+    where = trusted_file(settings.cache_dir)
+    if fmt == "json":
+        click.echo(trust_changed_json(entry, where, added=added))
+    else:
+        click.echo(trust_changed(entry, where, added=added), err=True)
 
 
 @trust.command("rm")
 @cache_dir_option
 @click.argument("repo")
+@format_option("text", "json", help=_TRUST_FORMATS)
 @click.pass_context
-def trust_rm(ctx: click.Context, cache_dir: Path | None, repo: str) -> None:
+def trust_rm(ctx: click.Context, cache_dir: Path | None, repo: str, fmt: str) -> None:
     """Stop trusting REPO: remove its lines from trusted_repos.txt
     (HUBTOOLS_TRUSTED_REPOS is not changed).
 
@@ -426,12 +435,16 @@ def trust_rm(ctx: click.Context, cache_dir: Path | None, repo: str) -> None:
     """
     from hubtools.client.cache import trusted_file
     from hubtools.client.trust import forget
-    from hubtools.render.client import trust_changed
+    from hubtools.render.client import trust_changed, trust_changed_json
 
     settings = _settings(cache_dir)
     with _cache_write(settings, f"stop trusting {repo}"):
         removed = forget(repo, settings)
-    click.echo(trust_changed(repo, trusted_file(settings.cache_dir), removed=removed), err=True)
+    where = trusted_file(settings.cache_dir)
+    if fmt == "json":
+        click.echo(trust_changed_json(repo, where, removed=removed))
+    else:
+        click.echo(trust_changed(repo, where, removed=removed), err=True)
     ctx.exit(EXIT_OK if removed else EXIT_PROBLEMS)
 
 

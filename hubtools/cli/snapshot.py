@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from hubtools.cli.group import EXIT_PROBLEMS, cli
-from hubtools.cli.options import client_options, flag_option
+from hubtools.cli.options import client_options, flag_option, format_option
 
 
 @cli.command()
@@ -25,6 +25,7 @@ from hubtools.cli.options import client_options, flag_option
     help="No progress bar (it is only shown on a terminal anyway). [env var: HUBTOOLS_NO_PROGRESS]",
 )
 @click.argument("dest", type=click.Path(file_okay=False, path_type=Path))
+@format_option("text", "json", help="text: a line per file, then a summary; json: one document.")
 @click.pass_context
 def snapshot(
     ctx: click.Context,
@@ -37,6 +38,7 @@ def snapshot(
     trust: bool,
     no_progress: bool,
     dest: Path,
+    fmt: str,
 ) -> None:
     """Copy entries of --repo (all, or those --model and --tag choose) into DEST,
     verified, with a manifest of them: DEST is then a hub that works offline
@@ -49,7 +51,7 @@ def snapshot(
     """
     from hubtools.cli.client import _client
     from hubtools.client.snapshot import snapshot as take_snapshot
-    from hubtools.render.client import snapshot_lines, snapshot_summary
+    from hubtools.render.client import snapshot_json, snapshot_lines, snapshot_summary
 
     client = _client(cache_dir, offline, progress=False if no_progress else None, ask=True)
     done = take_snapshot(
@@ -64,6 +66,9 @@ def snapshot(
     if done is None:
         click.echo(f"hubtools: no snapshot: {repo} was not trusted", err=True)
         ctx.exit(EXIT_PROBLEMS)
+    if fmt == "json":
+        click.echo(snapshot_json(done))
+        return
     for line in snapshot_lines(done):
         click.echo(line)
     click.echo(snapshot_summary(done), err=True)

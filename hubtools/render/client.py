@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from hubtools.render.text import escape_control
+from hubtools.render.text import escape_control, human_size, size_text
 
 if TYPE_CHECKING:
     from hubtools.client.housekeeping import CachedFile, Owner, Pruned, Removed, VerifyResult
@@ -55,6 +55,13 @@ def models_count(infos: Sequence[ModelInfo]) -> str:
     return f"{len(infos)} model(s)"
 
 
+def _size_of(value: object) -> str:
+    """A manifest's size field in text: as :func:`size_text`, or as written when not a count."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return size_text(value)
+    return "unknown" if value is None else repr(value)
+
+
 def info_lines(found: ModelInfo) -> list[str]:
     """One model's entry as ``key: value`` lines (``hubtools info``): name,
     opset, path, sha256, size, tags, one line per port, and the test data."""
@@ -64,7 +71,7 @@ def info_lines(found: ModelInfo) -> list[str]:
         f"opset: {found.opset}",
         f"path: {found.model_path}",
         f"sha256: {found.model_sha}",
-        f"bytes: {md.get('model_bytes')}",
+        f"size: {_size_of(md.get('model_bytes'))}",
         f"tags: {', '.join(sorted(found.tags))}",
     ]
     ports = md.get("io_ports")
@@ -99,16 +106,6 @@ def local_path(path: Path) -> str:
 # ---- cache -----------------------------------------------------------------------
 
 
-def human_size(n: int) -> str:
-    """``158 B``, ``26.5 KiB``, ``1.2 GiB``: powers of 1024, one decimal."""
-    size = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if size < 1024:
-            return f"{n} B" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{size:.1f} TiB"
-
-
 def _joined(values: Sequence[str]) -> str:
     """Distinct values in order, comma-separated; ``-`` for none."""
     return ", ".join(dict.fromkeys(v for v in values if v)) or "-"
@@ -135,7 +132,7 @@ def cache_total(items: Sequence[CachedFile], root: Path) -> str:
     """``total: N file(s), 3.4 MiB (3563337 bytes) in <root>``."""
     total = sum(i.size for i in items)
     return escape_control(
-        f"total: {len(items)} file(s), {human_size(total)} ({total} bytes) in {root}"
+        f"total: {len(items)} file(s), {size_text(total)} in {root}"
     )
 
 
@@ -255,7 +252,7 @@ def prune_lines(removed: Sequence[CachedFile], root: Path, *, dry_run: bool) -> 
     """One line per file a prune removed (or, with ``dry_run``, would remove)."""
     verb = _verb(dry_run)
     return [
-        escape_control(f"{verb} {i.kind} {i.path.relative_to(root)} ({i.size} bytes)")
+        escape_control(f"{verb} {i.kind} {i.path.relative_to(root)} ({human_size(i.size)})")
         for i in removed
     ]
 
@@ -264,7 +261,7 @@ def prune_in_use_lines(in_use: Sequence[CachedFile], root: Path) -> list[str]:
     """One line per file a prune kept because a running process holds its lock."""
     return [
         escape_control(
-            f"kept {i.kind} {i.path.relative_to(root)} ({i.size} bytes): in use by a "
+            f"kept {i.kind} {i.path.relative_to(root)} ({human_size(i.size)}): in use by a "
             "running download or extraction"
         )
         for i in in_use
@@ -274,9 +271,9 @@ def prune_in_use_lines(in_use: Sequence[CachedFile], root: Path) -> list[str]:
 def prune_summary(
     removed: Sequence[CachedFile], *, dry_run: bool, in_use: Sequence[CachedFile] = ()
 ) -> str:
-    """``removed N item(s), B bytes`` (``would remove`` with ``dry_run``), and how
+    """``removed N item(s), 1.2 MiB`` (``would remove`` with ``dry_run``), and how
     many were kept because they are in use."""
-    text = f"{_verb(dry_run)} {len(removed)} item(s), {sum(i.size for i in removed)} bytes"
+    text = f"{_verb(dry_run)} {len(removed)} item(s), {human_size(sum(i.size for i in removed))}"
     return text + (f"; {len(in_use)} in use, kept" if in_use else "")
 
 
@@ -309,6 +306,18 @@ def trust_changed(
     )
 
 
+def trust_changed_json(
+    entry: str, where: Path, *, added: bool | None = None, removed: bool | None = None
+) -> str:
+    """``trust add|rm --format json``: the entry, the list's path, and what changed."""
+    done: dict[str, object] = {"entry": entry, "trusted_file": str(where)}
+    if added is not None:
+        done["added"] = added
+    if removed is not None:
+        done["removed"] = removed
+    return json.dumps(done, indent=2)
+
+
 # ---- snapshot ---------------------------------------------------------------------
 
 
@@ -327,6 +336,26 @@ def snapshot_summary(done: Snapshot) -> str:
         f"snapshot of {done.entries} entries in {done.dest}: {fetched} file(s) fetched, "
         f"{len(done.files) - fetched} already there and verified; load from it with "
         f"--repo {done.dest} (no network needed)"
+    )
+
+
+def snapshot_json(done: Snapshot) -> str:
+    """``snapshot --format json``: the folder, its manifest, and every file with
+    whether it was fetched or already there (verified)."""
+    fetched = sum(1 for f in done.files if f.fetched)
+    return json.dumps(
+        {
+            "dest": str(done.dest),
+            "manifest": str(done.manifest),
+            "entries": done.entries,
+            "fetched": fetched,
+            "kept": len(done.files) - fetched,
+            "files": [
+                {"model": f.model, "opset": f.opset, "path": f.path, "fetched": f.fetched}
+                for f in done.files
+            ],
+        },
+        indent=2,
     )
 
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
+from hubtools.render.text import escape_control, human_size
+
 if TYPE_CHECKING:
     from hubtools.core.diff import EntryChange, FieldChange, ManifestDiff
     from hubtools.core.manifest import JSONObject, JSONValue, ModelEntry
@@ -138,23 +140,8 @@ _WHAT = {
 }
 
 
-def human_size(size: int | None) -> str:
-    """``97.8 MB`` (decimal units, as hashing figures are given); empty for None."""
-    if size is None:
-        return ""
-    value = float(abs(size))
-    for unit in ("B", "kB", "MB", "GB", "TB"):
-        if value < 1000 or unit == "TB":
-            text = f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-            return f"-{text}" if size < 0 else text
-        value /= 1000
-    raise AssertionError("unreachable")  # pragma: no cover
-
-
 def _cell(text: str) -> str:
     """Text safe inside a Markdown table cell: no pipe, newline or HTML from a manifest."""
-    from hubtools.render.text import escape_control
-
     text = escape_control(text)
     for raw, safe in (("|", "\\|"), ("<", "&lt;"), (">", "&gt;"), ("`", "'")):
         text = text.replace(raw, safe)

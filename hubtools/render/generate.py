@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from hubtools.render.diff import render_text
 from hubtools.render.problems import counts_text
+from hubtools.render.text import human_size
 
 if TYPE_CHECKING:
     from hubtools.core.diff import ManifestDiff
@@ -21,7 +22,6 @@ def generate_summary(result: GenerateResult, previous_name: str | None) -> list[
     """Summary lines of a generate run; ``previous_name`` is the manifest the
     run was compared with (None: there was none)."""
     stats = result.stats
-    mb = stats.bytes_hashed / 1e6
     counts = [
         ("entries", stats.entries),
         ("from pointers", stats.from_pointers),
@@ -29,7 +29,7 @@ def generate_summary(result: GenerateResult, previous_name: str | None) -> list[
     ]
     errors = len(result.report.errors)
     lines = [
-        f"generated {counts_text(counts)} ({mb:.1f} MB hashed); "
+        f"generated {counts_text(counts)} ({human_size(stats.bytes_hashed)} hashed); "
         f"io_ports reused: {stats.io_ports_reused}; facts kept from --changed-since: "
         f"{stats.facts_reused}; "
         + (f"errors: {errors}; " if errors else "")

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from hubtools.core.manifest import IOPorts
+from hubtools.render.text import size_text
 
 if TYPE_CHECKING:
     from hubtools.core.manifest import Dim
@@ -27,7 +28,7 @@ def inspect_text(facts: FileFacts) -> str:
     lines = [str(facts.path)]
     sha = facts.model_sha if facts.model_sha is not None else "(not computed: --no-hash)"
     lines.append(f"  sha256        {sha}")
-    lines.append(f"  bytes         {facts.model_bytes}")
+    lines.append(f"  size          {size_text(facts.model_bytes)}")
     if facts.lfs_pointer:
         lines.append("  Git LFS pointer: content not present, ONNX facts unknown")
         return "\n".join(lines)

@@ -9,6 +9,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from hubtools.errors import Problem, Report, Severity
+from hubtools.render.text import human_size
 
 
 def problem_line(problem: Problem) -> str:
@@ -86,11 +87,18 @@ def json_report(problems: Sequence[Problem], summary: dict[str, object]) -> str:
 
 #: How a counter (a snake_case key in JSON) reads in text.
 _COUNT_WORDS = {"from_lfs_pointers": "from LFS pointers"}
+#: Counters of bytes, and the word after their size in text.
+_SIZE_WORDS = {"bytes_hashed": "hashed"}
 
 
 def counts_text(counts: Iterable[tuple[str, int]]) -> str:
-    """``3 files, 2 from LFS pointers`` from (counter, n) pairs."""
-    return ", ".join(f"{n} {_COUNT_WORDS.get(what, what.replace('_', ' '))}" for what, n in counts)
+    """``3 files, 2 from LFS pointers, 1.2 MiB hashed`` from (counter, n) pairs."""
+    return ", ".join(
+        f"{human_size(n)} {_SIZE_WORDS[what]}"
+        if what in _SIZE_WORDS
+        else f"{n} {_COUNT_WORDS.get(what, what.replace('_', ' '))}"
+        for what, n in counts
+    )
 
 
 def _plural(n: int, word: str) -> str:

@@ -127,3 +127,49 @@ def test_generate_speaks_json(run_cli: RunCli, tmp_path: Path) -> None:
     run = run_cli("generate", root, "--format", "json")
     assert (run.exit_code, json.loads(run.stdout)["outcome"]) == (0, "written")
     assert json.loads(manifest.read_text())
+
+
+def _json_runs(root: Path, tmp: Path) -> list[tuple[tuple[str, ...], list[object]]]:
+    """A real run of every command on the plain fixture hub (as a folder
+    repository), in an order that leaves the cache commands something to list."""
+    manifest = root / "ONNX_HUB_MANIFEST.json"
+    name, model = "tiny-lm", root / "text" / "tiny_lm" / "tiny-lm.onnx"  # content, not LFS
+    repo = ["--repo", root]
+    return [
+        (("validate",), [manifest]),
+        (("generate",), [root, "--check"]),
+        (("diff",), [manifest, manifest]),
+        (("inspect",), [model]),
+        (("check-models",), [root]),
+        (("list",), repo),
+        (("info",), [*repo, name]),
+        (("download",), [*repo, name]),
+        (("snapshot",), [*repo, "--model", name, tmp / "snap"]),
+        (("cache", "ls"), []),
+        (("cache", "verify"), []),
+        (("cache", "prune"), ["--dry-run"]),
+        (("cache", "rm"), [name, "--dry-run"]),
+        (("trust", "add"), ["owner/name"]),
+        (("trust", "ls"), []),
+        (("trust", "rm"), ["owner/name"]),
+    ]
+
+
+@pytest.mark.parametrize("verbosity", ["-v", "-q"])
+def test_every_command_speaks_json_on_stdout(
+    run_cli: RunCli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, verbosity: str
+) -> None:
+    """`--format json` on every command gives one JSON document on stdout (logs,
+    at any verbosity, go to stderr), in a real run, not just in its help."""
+    root = tmp_path / "hub"
+    shutil.copytree(FIXTURES / "hubs" / "plain", root)
+    monkeypatch.setenv("HUBTOOLS_CACHE_DIR", str(tmp_path / "cache"))
+    runs = _json_runs(root, tmp_path)
+    assert sorted(command for command, _ in runs) == COMMANDS  # a new command needs a case
+    for command, args in runs:
+        run = run_cli(*command, *args, "--format", "json", verbosity)
+        assert run.exit_code == 0, (command, run.stderr)
+        try:
+            json.loads(run.stdout)
+        except json.JSONDecodeError as err:
+            pytest.fail(f"{' '.join(command)} --format json: {err}: {run.stdout[:300]!r}")

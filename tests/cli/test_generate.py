@@ -30,7 +30,7 @@ def test_writes_the_manifest_and_a_summary(run_cli: RunCli, zoo: Path) -> None:
     assert len(json.loads(text)) == 3
     assert not text.endswith("\n")
     assert run.stdout == ""
-    assert "generated 3 entries, 6 from pointers, 0 files hashed (0.0 MB hashed)" in run.stderr
+    assert "generated 3 entries, 6 from pointers, 0 files hashed (0 B hashed)" in run.stderr
     assert "warnings: 0" in run.stderr
     assert "3 entries have no io_ports" in run.stderr
     assert "git lfs pull --include=validated/vision/classification/my_net/model/net-12.onnx," in (

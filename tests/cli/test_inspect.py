@@ -96,7 +96,7 @@ def test_text_for_people(run_cli: RunCli, model: Path, pointer: Path) -> None:
     assert run.stdout == (
         f"{model}\n"
         f"  sha256        {sha}\n"
-        f"  bytes         {model.stat().st_size}\n"
+        f"  size          {model.stat().st_size} bytes\n"
         "  ir_version    8\n"
         "  opset         17 (ai.onnx 17)\n"
         "  inputs\n"
@@ -105,7 +105,7 @@ def test_text_for_people(run_cli: RunCli, model: Path, pointer: Path) -> None:
         "    Y  tensor(float)  [N, 3]\n"
         f"{pointer}\n"
         f"  sha256        {OID}\n"
-        "  bytes         99\n"
+        "  size          99 bytes\n"
         "  Git LFS pointer: content not present, ONNX facts unknown\n"
     )
 

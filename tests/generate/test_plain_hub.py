@@ -68,7 +68,7 @@ def test_it_generates_its_manifest_and_validates(run_cli: RunCli, tmp_path: Path
     run = run_cli("generate", root, "--check", "--changed-since", "HEAD")
     assert (run.exit_code, run.stdout) == (0, ""), run.stderr
     assert (
-        "0 files hashed (0.0 MB hashed); io_ports reused: 0; facts kept from --changed-since: 6"
+        "0 files hashed (0 B hashed); io_ports reused: 0; facts kept from --changed-since: 6"
         in (run.stderr)
     )
 

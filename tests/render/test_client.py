@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 from hubtools.client.housekeeping import CachedFile, Owner, Removed, VerifyResult
+from hubtools.client.snapshot import Snapshot, SnapshotFile
 from hubtools.core.manifest import JSONObject
 from hubtools.hub import Download, ModelInfo
 from hubtools.render.client import (
@@ -15,7 +16,6 @@ from hubtools.render.client import (
     cache_table,
     cache_total,
     download_source,
-    human_size,
     info_json,
     info_lines,
     models_count,
@@ -26,7 +26,10 @@ from hubtools.render.client import (
     removed_json,
     removed_lines,
     removed_summary,
+    snapshot_json,
+    snapshot_lines,
     table,
+    trust_changed_json,
     trust_json,
     trust_table,
     verify_lines,
@@ -80,7 +83,7 @@ def test_info_lines() -> None:
         "opset: 12",
         "path: vision/mnist/mnist-12.onnx",
         f"sha256: {SHA}",
-        "bytes: 26143",
+        "size: 25.5 KiB (26143 bytes)",
         "tags: classification, vision",
         "input: Input3 tensor(float) [1, 1, 28, 28]",
         "output: Plus214_Output_0 tensor(float) [1, 'N']",
@@ -91,7 +94,7 @@ def test_info_lines() -> None:
         "opset: 7",
         "path: b.onnx",
         "sha256: None",
-        "bytes: None",
+        "size: unknown",
         "tags: ",
     ]
     assert info_json(ModelInfo(BARE)) == (
@@ -118,17 +121,6 @@ OWNERS = [Owner("acme/zoo:main", "m", 12), Owner("acme/zoo:dev", "m", 12)]
 DESCRIBED = [(ITEMS[0], OWNERS), (ITEMS[1], [])]
 
 
-def test_human_size() -> None:
-    assert [human_size(n) for n in (0, 1023, 1024, 26454, 5 << 30, 3 << 40)] == [
-        "0 B",
-        "1023 B",
-        "1.0 KiB",
-        "25.8 KiB",
-        "5.0 GiB",
-        "3.0 TiB",
-    ]
-
-
 def test_cache_listing() -> None:
     assert cache_table(DESCRIBED, ROOT) == (
         "REPO                         MODEL  OPSET  SIZE     KIND     PATH\n"
@@ -136,7 +128,7 @@ def test_cache_listing() -> None:
         "-                            -      -      5 B      partial  v/m.onnx.part"
     )
     assert cache_total(ITEMS, ROOT) == "total: 2 file(s), 1.2 KiB (1239 bytes) in /cache"
-    assert cache_total([], ROOT) == "total: 0 file(s), 0 B (0 bytes) in /cache"
+    assert cache_total([], ROOT) == "total: 0 file(s), 0 bytes in /cache"
     assert json.loads(cache_json(DESCRIBED, ROOT)) == {
         "cache_dir": "/cache",
         "files": [
@@ -161,7 +153,7 @@ def test_cache_removal() -> None:
     done = Removed([ITEMS[0]], [ITEMS[1]], [(ITEMS[0], ["acme/zoo:dev"])], matched=1)
     assert removed_lines(done, ROOT, dry_run=True) == [
         f"would remove model v/{SHA}_m.onnx (1.2 KiB)",
-        "kept partial v/m.onnx.part (5 bytes): in use by a running download or extraction",
+        "kept partial v/m.onnx.part (5 B): in use by a running download or extraction",
         f"kept model v/{SHA}_m.onnx (1.2 KiB): also in acme/zoo:dev",
     ]
     assert removed_summary(done, "m", 12, "acme/zoo:main", dry_run=False) == (
@@ -205,11 +197,49 @@ def test_cache_verification() -> None:
 
 def test_cache_pruning() -> None:
     assert prune_lines(ITEMS, ROOT, dry_run=False) == [
-        f"removed model v/{SHA}_m.onnx (1234 bytes)",
-        "removed partial v/m.onnx.part (5 bytes)",
+        f"removed model v/{SHA}_m.onnx (1.2 KiB)",
+        "removed partial v/m.onnx.part (5 B)",
     ]
     assert prune_lines(ITEMS[1:], ROOT, dry_run=True) == [
-        "would remove partial v/m.onnx.part (5 bytes)"
+        "would remove partial v/m.onnx.part (5 B)"
     ]
-    assert prune_summary(ITEMS, dry_run=False) == "removed 2 item(s), 1239 bytes"
-    assert prune_summary([], dry_run=True) == "would remove 0 item(s), 0 bytes"
+    assert prune_summary(ITEMS, dry_run=False) == "removed 2 item(s), 1.2 KiB"
+    assert prune_summary([], dry_run=True) == "would remove 0 item(s), 0 B"
+
+
+def test_snapshot_json_lists_every_file_and_what_was_fetched() -> None:
+    done = Snapshot(
+        Path("/snap"),
+        Path("/snap/ONNX_HUB_MANIFEST.json"),
+        2,
+        (SnapshotFile("MNIST", 12, "m/mnist-12.onnx", True), SnapshotFile("a", 7, "a.onnx", False)),
+    )
+    assert json.loads(snapshot_json(done)) == {
+        "dest": "/snap",
+        "manifest": "/snap/ONNX_HUB_MANIFEST.json",
+        "entries": 2,
+        "fetched": 1,
+        "kept": 1,
+        "files": [
+            {"model": "MNIST", "opset": 12, "path": "m/mnist-12.onnx", "fetched": True},
+            {"model": "a", "opset": 7, "path": "a.onnx", "fetched": False},
+        ],
+    }
+    assert snapshot_lines(done) == [
+        "fetched MNIST (opset 12) m/mnist-12.onnx",
+        "kept a (opset 7) a.onnx",
+    ]
+
+
+def test_trust_changes_as_json() -> None:
+    where = Path("/c/trusted_repos.txt")
+    assert json.loads(trust_changed_json("o/n", where, added=True)) == {
+        "entry": "o/n",
+        "trusted_file": "/c/trusted_repos.txt",
+        "added": True,
+    }
+    assert json.loads(trust_changed_json("o/n", where, removed=False)) == {
+        "entry": "o/n",
+        "trusted_file": "/c/trusted_repos.txt",
+        "removed": False,
+    }

@@ -225,13 +225,3 @@ def test_markdown_of_equal_manifests() -> None:
     assert render_markdown(diff_manifests(same, same), "M") == (
         "### M: 0 added, 0 removed, 0 changed, 0 resolution changes\n\nNo entry changed.\n"
     )
-
-
-@pytest.mark.parametrize(
-    ("size", "text"),
-    [(0, "0 B"), (999, "999 B"), (1000, "1.0 kB"), (97_800_000, "97.8 MB"), (-1500, "-1.5 kB")],
-)
-def test_human_size(size: int, text: str) -> None:
-    from hubtools.render.diff import human_size
-
-    assert human_size(size) == text

@@ -31,7 +31,7 @@ def test_summary_of_a_plain_run() -> None:
     )
     run = result(stats, WARNING)
     assert generate_summary(run, None) == [
-        "generated 3 entries, 1 from pointers, 2 files hashed (1.2 MB hashed); "
+        "generated 3 entries, 1 from pointers, 2 files hashed (1.2 MiB hashed); "
         "io_ports reused: 1; facts kept from --changed-since: 0; warnings: 1"
     ]
     assert generate_details(run, None) == []
@@ -41,7 +41,7 @@ def test_summary_names_new_entries_and_notes() -> None:
     stats = GenerateStats(entries=2, new_entries=paths(2), notes=("left out skip/ folders",))
     run = result(stats)
     assert generate_summary(run, "old.json") == [
-        "generated 2 entries, 0 from pointers, 0 files hashed (0.0 MB hashed); "
+        "generated 2 entries, 0 from pointers, 0 files hashed (0 B hashed); "
         "io_ports reused: 0; facts kept from --changed-since: 0; warnings: 0",
         "left out skip/ folders",
         "2 entries old.json did not have: m/model-0.onnx, m/model-1.onnx",

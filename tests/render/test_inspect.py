@@ -45,7 +45,7 @@ def test_a_model() -> None:
         [
             "m/net.onnx",
             f"  sha256        {'a' * 64}",
-            "  bytes         217",
+            "  size          217 bytes",
             "  ir_version    8",
             "  opset         17 (ai.onnx 17, com.microsoft 1)",
             "  inputs",
@@ -65,7 +65,7 @@ def test_no_hash_and_no_imports() -> None:
         [
             "m/net.onnx",
             "  sha256        (not computed: --no-hash)",
-            "  bytes         217",
+            "  size          217 bytes",
             "  ir_version    8",
             "  opset         None (no imports)",
             "  inputs",
@@ -82,7 +82,7 @@ def test_an_lfs_pointer() -> None:
         [
             "m/net.onnx",
             f"  sha256        {'a' * 64}",
-            "  bytes         217",
+            "  size          217 bytes",
             "  Git LFS pointer: content not present, ONNX facts unknown",
         ]
     )

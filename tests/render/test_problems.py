@@ -186,5 +186,5 @@ def test_validate_summary() -> None:
 
 def test_counters_are_snake_case_in_json_and_words_in_text() -> None:
     assert counts_text([("from_lfs_pointers", 5), ("bytes_hashed", 3196)]) == (
-        "5 from LFS pointers, 3196 bytes hashed"
+        "5 from LFS pointers, 3.1 KiB hashed"
     )
