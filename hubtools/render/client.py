@@ -131,9 +131,7 @@ def cache_table(described: Sequence[tuple[CachedFile, Sequence[Owner]]], root: P
 def cache_total(items: Sequence[CachedFile], root: Path) -> str:
     """``total: N file(s), 3.4 MiB (3563337 bytes) in <root>``."""
     total = sum(i.size for i in items)
-    return escape_control(
-        f"total: {len(items)} file(s), {size_text(total)} in {root}"
-    )
+    return escape_control(f"total: {len(items)} file(s), {size_text(total)} in {root}")
 
 
 def _file_json(item: CachedFile, root: Path) -> dict[str, object]:

@@ -195,8 +195,7 @@ def test_prune_lists_what_it_kept_because_a_download_holds_it(run_cli: RunCli, z
         thread.join(5)
     assert run.exit_code == 0
     assert run.stdout == (
-        f"kept partial vision/{partial.name} (4 B): in use by a running download or "
-        "extraction\n"
+        f"kept partial vision/{partial.name} (4 B): in use by a running download or extraction\n"
     )
     assert run.stderr == "removed 0 item(s), 0 B; 1 in use, kept\n"
     assert run_cli("cache", "prune").stdout == f"removed partial vision/{partial.name} (4 B)\n"
