@@ -40,6 +40,18 @@ def exit_code(err: BaseException) -> int:
     return EXIT_ERROR
 
 
+class _Escaped(logging.Formatter):
+    """``LEVEL: message``, with every control character of the message escaped: log
+    lines carry paths and names from repositories and servers, and a newline in
+    one must not forge a line (a CI annotation), nor an escape sequence drive the
+    terminal. A traceback (--debug) is appended as it is."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        from hubtools.render.text import escape_control
+
+        return escape_control(super().formatMessage(record))
+
+
 def _configure_logging(ctx: click.Context, verbose: int, quiet: int) -> None:
     """Send the ``hubtools`` logger to stderr at the level -v/-q ask for, for
     this command only: the logger is put back as it was when the command ends,
@@ -53,7 +65,7 @@ def _configure_logging(ctx: click.Context, verbose: int, quiet: int) -> None:
     ctx.call_on_close(restore)
     level = logging.WARNING - 10 * verbose + 10 * quiet
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+    handler.setFormatter(_Escaped("%(levelname)s: %(message)s"))
     log.handlers[:] = [handler]
     log.setLevel(max(logging.DEBUG, min(level, logging.CRITICAL)))
     log.propagate = False
@@ -63,7 +75,9 @@ def _fail(err: BaseException, debug: bool) -> NoReturn:
     """Print an error the way a user wants to read it, then exit with its status."""
     if debug:
         traceback.print_exception(err)
-    click.echo(f"hubtools: error: {err}", err=True)
+    from hubtools.render.text import escape_control
+
+    click.echo(f"hubtools: error: {escape_control(str(err))}", err=True)
     sys.exit(exit_code(err))
 
 

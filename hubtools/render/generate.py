@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from hubtools.render.diff import render_text
 from hubtools.render.problems import counts_text
-from hubtools.render.text import human_size
+from hubtools.render.text import escape_control, human_size
 
 if TYPE_CHECKING:
     from hubtools.core.diff import ManifestDiff
@@ -57,23 +57,29 @@ def generate_summary(result: GenerateResult, previous_name: str | None) -> list[
             f"{len(stats.io_ports_missing)} entries have no io_ports (content not pulled, "
             "no previous entry with the same sha); fill them with: "
         )
-        if len(stats.io_ports_missing) <= LISTED:
-            lines.append(text + str(stats.lfs_pull_command))
+        commands = stats.lfs_pull_commands
+        if len(stats.io_ports_missing) <= LISTED and len(commands) == 1:
+            lines.append(text + commands[0])
         else:
-            lines.append(text + "the command `-v` shows")
-    return lines
+            lines.append(text + "the commands `-v` shows")
+    return [escape_control(line) for line in lines]  # paths and notes come from the repository
 
 
 def generate_details(result: GenerateResult, previous_name: str | None) -> list[str]:
-    """What the summary cut short, for ``-v``: every new entry when more than
-    :data:`LISTED` were, and the whole ``git lfs pull`` command when it was
-    not shown."""
+    """What the summary cut short, for ``-v``, one item per line: every new
+    entry when more than :data:`LISTED` were, and every entry without io_ports
+    with the ``git lfs pull`` commands that fill them when they were not shown."""
     stats = result.stats
     lines = []
     if previous_name is not None and len(stats.new_entries) > LISTED:
-        lines.append(f"new entries: {', '.join(stats.new_entries)}")
-    if len(stats.io_ports_missing) > LISTED:
-        lines.append(str(stats.lfs_pull_command))
+        lines.append(f"{len(stats.new_entries)} entries {previous_name} did not have:")
+        lines += [f"  {escape_control(path)}" for path in stats.new_entries]
+    commands = stats.lfs_pull_commands
+    if len(stats.io_ports_missing) > LISTED or len(commands) > 1:
+        lines.append(f"{len(stats.io_ports_missing)} entries have no io_ports:")
+        lines += [f"  {escape_control(path)}" for path in stats.io_ports_missing]
+        lines.append("fill them with:")
+        lines += [f"  {escape_control(command)}" for command in commands]
     return lines
 
 

@@ -87,18 +87,24 @@ def json_report(problems: Sequence[Problem], summary: dict[str, object]) -> str:
 
 #: How a counter (a snake_case key in JSON) reads in text.
 _COUNT_WORDS = {"from_lfs_pointers": "from LFS pointers"}
-#: Counters of bytes, and the word after their size in text.
-_SIZE_WORDS = {"bytes_hashed": "hashed"}
+#: Counters of bytes, and the counter whose size they are.
+_SIZE_OF = {"bytes_hashed": "hashed"}
 
 
 def counts_text(counts: Iterable[tuple[str, int]]) -> str:
-    """``3 files, 2 from LFS pointers, 1.2 MiB hashed`` from (counter, n) pairs."""
-    return ", ".join(
-        f"{human_size(n)} {_SIZE_WORDS[what]}"
-        if what in _SIZE_WORDS
-        else f"{n} {_COUNT_WORDS.get(what, what.replace('_', ' '))}"
-        for what, n in counts
-    )
+    """``7 files, 1 from LFS pointers, 6 hashed (1.2 MiB)`` from (counter, n) pairs:
+    a size follows the count it measures, or stands as ``1.2 MiB hashed``."""
+    parts: dict[str, str] = {}
+    for what, n in counts:
+        if what in _SIZE_OF:
+            owner = _SIZE_OF[what]
+            if owner in parts:
+                parts[owner] += f" ({human_size(n)})"
+            else:
+                parts[what] = f"{human_size(n)} {owner}"
+        else:
+            parts[what] = f"{n} {_COUNT_WORDS.get(what, what.replace('_', ' '))}"
+    return ", ".join(parts.values())
 
 
 def _plural(n: int, word: str) -> str:

@@ -8,6 +8,7 @@ must not check the manifest's own shape (the schema and semantic checks do).
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -19,6 +20,8 @@ from hubtools.core.manifest import ModelEntry
 from hubtools.core.paths import resolve_inside, unsafe_reason
 from hubtools.errors import InvalidModelError, Problem, Report, UnsafeArchiveError, UsageError
 from hubtools.validate.problems import problem_at
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:  # onnx_info imports onnx (~0.3 s): only --repo on content needs it
     from hubtools.inspect.facts import FileFacts
@@ -96,11 +99,24 @@ def repo_problems(
     workers = jobs or min(4, os.cpu_count() or 1)
     problems: list[Problem] = []
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        for found, counts in pool.map(lambda c: _check_one(c, root, source), checks):
+        results = pool.map(lambda c: _check_one(c, root, source), checks)
+        for check, (found, counts) in zip(checks, results, strict=True):
             problems.extend(found)
             for what, n in counts.items():
                 report.count(what, n)
+            log.info("%s", _checked(check, found, counts))
     return problems
+
+
+def _checked(check: _FileCheck, found: list[Problem], counts: dict[str, int]) -> str:
+    """One line for -v: the file, how its sha256 and size were read, its problems."""
+    if counts.get("from_lfs_pointers"):
+        how = "sha256 and size from its Git LFS pointer"
+    elif counts.get("hashed"):
+        how = "content hashed" + (" and read as a model" if check.field == "model" else "")
+    else:
+        how = "not read"
+    return f"checked {check.rel}: {how}" + (f"; {len(found)} problem(s)" if found else "")
 
 
 def _check_one(check: _FileCheck, root: Path, source: str) -> tuple[list[Problem], dict[str, int]]:

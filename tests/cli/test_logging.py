@@ -28,3 +28,28 @@ def test_verbose_sends_library_logs_to_stderr(run_cli: RunCli) -> None:
     assert run.exit_code == 0
     assert f"DEBUG: {model}: kept 178 bytes of 217\n" in run.stderr
     assert "DEBUG" not in run_cli("inspect", model).stderr
+
+
+def test_log_lines_and_errors_cannot_forge_lines_or_drive_the_terminal(run_cli: RunCli) -> None:
+    """A path from a pull request reaches a log line or an error message: its
+    newline must not start a line of its own (a forged CI annotation), nor its
+    escape sequence reach the terminal."""
+    from hubtools.cli import cli
+    from hubtools.errors import ManifestError
+
+    hostile = "m\n::error file=README.md::forged\x1b[2J.onnx"
+
+    @cli.command("_hostile", hidden=True)
+    def _hostile() -> None:
+        logging.getLogger("hubtools.test").info("reading %s", hostile)
+        raise ManifestError(f"{hostile}: not a manifest")
+
+    try:
+        run = run_cli("-v", "_hostile")
+    finally:
+        del cli.commands["_hostile"]
+    assert run.exit_code == 2
+    assert run.stderr.splitlines() == [
+        "INFO: reading m\\x0a::error file=README.md::forged\\x1b[2J.onnx",
+        "hubtools: error: m\\x0a::error file=README.md::forged\\x1b[2J.onnx: not a manifest",
+    ]

@@ -200,3 +200,22 @@ def test_real_zoo_manifest_is_valid(run_cli: RunCli, shared_zoo: Path) -> None:
     run = run_cli("validate", shared_zoo / "ONNX_HUB_MANIFEST.json")
     assert run.exit_code == 0, run.stdout
     assert run.stderr == "valid: 0 errors, 0 warnings; checked 184 entries\n"
+
+
+def test_verbose_lists_every_file_checked_one_per_line(run_cli: RunCli) -> None:
+    hub = FIXTURES.parent / "hubs" / "plain"
+    run = run_cli("validate", hub / "ONNX_HUB_MANIFEST.json", "--repo", hub, "-v")
+    assert run.exit_code == 0
+    assert run.stderr.splitlines() == [
+        "INFO: checked audio/keyword_spotter.onnx: sha256 and size from its Git LFS pointer",
+        "INFO: checked text/tiny_lm/tiny-lm.onnx: content hashed and read as a model",
+        "INFO: checked vision/classification/tiny_cnn-12.onnx: content hashed and read as a model",
+        "INFO: checked vision/classification/tiny_cnn-12.tar.gz: content hashed",
+        "INFO: checked vision/classification/tiny_cnn_opset7.onnx: content hashed and read as a "
+        "model",
+        "INFO: checked vision/detection/tiny_det-13.tar.gz: content hashed and read as a model",
+        "INFO: checked vision/preprocessing/pixels.onnx: content hashed and read as a model",
+        "valid: 0 errors, 0 warnings; checked 6 entries, 7 files, 1 from LFS pointers, "
+        "6 hashed (1.7 KiB)",
+    ]
+    assert "INFO" not in run_cli("validate", hub / "ONNX_HUB_MANIFEST.json", "--repo", hub).stderr

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import shlex
+
 from hubtools.core.diff import diff_manifests
 from hubtools.core.manifest import Manifest, Metadata, ModelEntry
 from hubtools.errors import Location, Problem, Report, Severity
-from hubtools.generate.pipeline import GenerateResult, GenerateStats
+from hubtools.generate.pipeline import COMMAND_CHARS, GenerateResult, GenerateStats
 from hubtools.render.generate import check_lines, generate_details, generate_summary
 
 WARNING = Problem("bad-opset", "not an integer", Location("README.md", 5), Severity.WARNING)
@@ -57,13 +59,39 @@ def test_summary_cuts_long_lists_and_details_give_them_whole() -> None:
         + ", ".join(paths(10))
         + " and 2 more (-v lists them all)",
         "11 entries have no io_ports (content not pulled, no previous entry with the same "
-        "sha); fill them with: the command `-v` shows",
+        "sha); fill them with: the commands `-v` shows",
+    ]
+    missing = [
+        "11 entries have no io_ports:",
+        *(f"  {p}" for p in paths(11)),
+        "fill them with:",
+        "  git lfs pull --include=" + ",".join(paths(11)),
     ]
     assert generate_details(run, "old.json") == [
-        "new entries: " + ", ".join(paths(12)),
-        "git lfs pull --include=" + ",".join(paths(11)),
+        "12 entries old.json did not have:",
+        *(f"  {p}" for p in paths(12)),
+        *missing,
     ]
-    assert generate_details(run, None) == ["git lfs pull --include=" + ",".join(paths(11))]
+    assert generate_details(run, None) == missing
+
+
+def test_lfs_pull_commands_stay_short_and_quoted() -> None:
+    """One --include of 100k paths would fail with "Argument list too long"; a path
+    with a space or a quote must survive the shell."""
+    many = tuple(f"vision/classification/model-{i:05d}/model/net-{i:05d}.onnx" for i in range(500))
+    stats = GenerateStats(io_ports_missing=(*many, "odd dir/it's.onnx"))
+    commands = stats.lfs_pull_commands
+    assert len(commands) == 7
+    assert all(len(c) <= COMMAND_CHARS + 40 for c in commands)
+    included = []
+    for command in commands:
+        words = shlex.split(command)
+        assert words[:3] == ["git", "lfs", "pull"]
+        included += words[3].removeprefix("--include=").split(",")
+    assert included == [*many, "odd dir/it's.onnx"]
+    lines = generate_details(result(stats), None)
+    assert lines[-7:] == [f"  {c}" for c in commands]
+    assert "\n" not in "".join(lines)
 
 
 def test_summary_gives_a_short_lfs_pull_command() -> None:

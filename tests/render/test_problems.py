@@ -188,3 +188,6 @@ def test_counters_are_snake_case_in_json_and_words_in_text() -> None:
     assert counts_text([("from_lfs_pointers", 5), ("bytes_hashed", 3196)]) == (
         "5 from LFS pointers, 3.1 KiB hashed"
     )
+    assert counts_text([("files", 7), ("hashed", 6), ("bytes_hashed", 1790)]) == (
+        "7 files, 6 hashed (1.7 KiB)"
+    )
