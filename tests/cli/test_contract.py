@@ -46,9 +46,10 @@ def test_verbosity_flags_after_the_command(
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
-def test_help_states_the_exit_codes(run_cli: RunCli, command: tuple[str, ...]) -> None:
+def test_help_states_the_formats_and_exit_codes(run_cli: RunCli, command: tuple[str, ...]) -> None:
     text = " ".join(run_cli(*command, "--help").stdout.split())
     assert "Exit 0" in text or "exit 0" in text, text
+    assert "--format [text|json" in text, text
 
 
 def test_the_command_list_shows_whole_sentences(run_cli: RunCli) -> None:
