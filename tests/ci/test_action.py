@@ -238,3 +238,25 @@ def test_check_models_on_the_changed_models(
     checked = [line for line in run.stdout.splitlines() if line.startswith(("pass ", "skip "))]
     assert all("tiny_cnn" in line for line in checked)
     assert len(checked) == 4  # tinycnn-7, -12, -12-int8 and the preprocessing model
+
+
+def test_the_layouts_input_chooses_what_generate_collects(
+    pull_request: tuple[Path, git.Repo], tmp_path: Path
+) -> None:
+    """The fixture hub has README-table and turnkey entries: both layouts (in
+    either separator) keep its manifest up to date; one alone would drop the
+    other's entries; a layout that does not exist is a usage error."""
+    root, _ = pull_request
+    runs = {}
+    for name, layouts in (("both", "readme-tables, turnkey"), ("one", "readme-tables"),
+                          ("bogus", "nonsense")):  # fmt: skip
+        temp = tmp_path / name
+        temp.mkdir()
+        runs[name] = run_action(
+            root, {"install": "false", "hub": "hub", "layouts": layouts}, "main", temp
+        )
+    assert runs["both"].ok, runs["both"].stdout
+    assert not runs["one"].ok
+    assert runs["one"].steps["generate"]["outputs"]["status"] == "1"
+    assert runs["one"].steps["validate"]["outputs"]["status"] == "0"
+    assert runs["bogus"].steps["generate"]["outputs"]["status"] == "2"
