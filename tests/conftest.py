@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
+import shutil
+import stat
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import git
 import pytest
 from click.testing import CliRunner
 
@@ -70,3 +73,21 @@ def run_cli() -> RunCli:
         return Run(result.exit_code, result.stdout, result.stderr)
 
     return run
+
+
+@pytest.fixture(scope="session")
+def real_zoo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The real zoo snapshot, copied into a temporary git repository (shared by
+    the session: tests must not change it); skipped when the snapshot is absent."""
+    if not (SHARED_ZOO / "ONNX_HUB_MANIFEST.json").is_file():
+        pytest.skip(f"real zoo snapshot not found at {SHARED_ZOO}")
+    root = tmp_path_factory.mktemp("realzoo") / "zoo"
+    shutil.copytree(SHARED_ZOO, root)
+    for folder, dirs, names in os.walk(root):
+        for name in [*dirs, *names]:
+            path = Path(folder) / name
+            path.chmod(path.stat().st_mode | stat.S_IWUSR)
+    repo = git.Repo.init(root)
+    repo.git.add("-A")
+    repo.index.commit("snapshot")
+    return root

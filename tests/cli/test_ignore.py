@@ -75,3 +75,28 @@ def test_generate_ignore(run_cli: RunCli, tmp_path: Path) -> None:
     assert "ignored)" in run.stderr
     (root / "hubtools.toml").write_text(f"[generate]\nignore = {json.dumps(codes)}\n")
     assert run_cli("generate", root, "--check", "--strict").exit_code == 0
+
+
+@pytest.mark.shared
+def test_strict_passes_on_the_real_zoo_with_its_one_ignored_code(
+    run_cli: RunCli, real_zoo: Path, tmp_path: Path
+) -> None:
+    """The README's promise: the zoo raises one warning on purpose (a README no
+    Model Class link reaches), and with it ignored both linters pass --strict."""
+    out = tmp_path / "generated.json"
+    loud = run_cli("generate", real_zoo, "--strict", "-o", out)
+    assert loud.exit_code == 1
+    assert [line for line in loud.stderr.splitlines() if " warning " in line] == [
+        "validated/text/machine_comprehension/gpt2-bs/README.md:13: warning unlinked-readme "
+        "has model tables (1 rows) that no link in README.md reaches; they were left out (fix: "
+        "link its folder from a `Model Class` table in README.md, or pass --include-unlinked)"
+    ]
+    run = run_cli("generate", real_zoo, "--strict", "--ignore", "unlinked-readme", "-o", out)
+    assert run.exit_code == 0, run.stderr
+    assert "warnings: 0 (1 ignored)" in run.stderr
+    manifest = real_zoo / "ONNX_HUB_MANIFEST.json"
+    run = run_cli("validate", manifest, "--strict", "--repo", real_zoo)
+    assert (run.exit_code, run.stderr) == (
+        0,
+        "valid: 0 errors, 0 warnings; checked 184 entries, 368 files, 368 from LFS pointers\n",
+    )

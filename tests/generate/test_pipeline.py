@@ -6,12 +6,10 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import shutil
 import stat
 from pathlib import Path
 from typing import Any
 
-import git
 import pytest
 
 from hubtools.core.diff import diff_manifests
@@ -26,8 +24,6 @@ from hubtools.generate.pipeline import (
 )
 from hubtools.generate.repo import RepoFiles
 from hubtools.validate.checks import check_document
-
-from ..conftest import SHARED_ZOO
 
 # make_zoo, model_bytes, pointer and zoo_files are imported from this module by
 # the CLI tests too: keep them importable here.
@@ -244,23 +240,6 @@ def test_compare_and_write(tmp_path: Path) -> None:
 
 
 # ---- the real zoo -----------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def real_zoo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The real zoo snapshot, copied into a temporary git repository."""
-    if not (SHARED_ZOO / "ONNX_HUB_MANIFEST.json").is_file():
-        pytest.skip(f"real zoo snapshot not found at {SHARED_ZOO}")
-    root = tmp_path_factory.mktemp("realzoo") / "zoo"
-    shutil.copytree(SHARED_ZOO, root)
-    for folder, dirs, names in os.walk(root):
-        for name in [*dirs, *names]:
-            path = Path(folder) / name
-            path.chmod(path.stat().st_mode | stat.S_IWUSR)
-    repo = git.Repo.init(root)
-    repo.git.add("-A")
-    repo.index.commit("snapshot")
-    return root
 
 
 AGE_GENDER = "validated/vision/body_analysis/age_gender/models/"
