@@ -228,14 +228,21 @@ def _entry_targets(cache_dir: Path, entry: ModelEntry) -> Iterator[Path]:
 
 
 def _kept_entries(cache_dir: Path, key: str | None = None) -> Iterator[tuple[str, ModelEntry]]:
-    """``(repository key, entry)`` of the kept manifests (of ``key`` only, when given).
-    Raises ManifestError when a kept manifest cannot be read."""
-    from hubtools.core.manifest import Manifest
+    """``(repository key, entry)`` of the kept manifests (of ``key`` only, when given):
+    the entries the client uses, read as it reads them (a manifest is kept as the
+    server sent it, and an entry the client refuses is left out with a warning).
+    Raises ManifestError when a kept manifest cannot be read or is no manifest."""
+    from hubtools.client.manifests import parse_manifest
 
     for found, mpath in kept_manifests(cache_dir):
         if key is None or found == key:
-            for entry in Manifest.load(mpath):
-                yield found, entry
+            try:
+                text = mpath.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as err:
+                raise ManifestError(f"{mpath}: cannot read the kept manifest: {err}") from err
+            for info in parse_manifest(text, str(mpath)):
+                if info.entry is not None:  # always, for what parse_manifest gives
+                    yield found, info.entry
 
 
 def _referenced(cache_dir: Path) -> set[Path] | None:

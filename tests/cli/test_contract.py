@@ -158,13 +158,12 @@ def _json_runs(root: Path, tmp: Path) -> list[tuple[tuple[str, ...], list[object
 
 @pytest.mark.parametrize("verbosity", ["-v", "-q"])
 def test_every_command_speaks_json_on_stdout(
-    run_cli: RunCli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, verbosity: str
+    run_cli: RunCli, tmp_path: Path, verbosity: str
 ) -> None:
     """`--format json` on every command gives one JSON document on stdout (logs,
     at any verbosity, go to stderr), in a real run, not just in its help."""
     root = tmp_path / "hub"
     shutil.copytree(FIXTURES / "hubs" / "plain", root)
-    monkeypatch.setenv("HUBTOOLS_CACHE_DIR", str(tmp_path / "cache"))
     runs = _json_runs(root, tmp_path)
     assert sorted(command for command, _ in runs) == COMMANDS  # a new command needs a case
     for command, args in runs:

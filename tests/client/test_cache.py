@@ -175,6 +175,35 @@ def test_prune_removes_files_no_kept_manifest_names(tmp_path: Path) -> None:
     assert sorted(p.name for p in (tmp_path / "a").iterdir()) == [f"{sha256(kept)}_m.onnx"]
 
 
+def test_one_bad_entry_in_a_kept_manifest_does_not_stop_rm_or_prune(tmp_path: Path) -> None:
+    """A server's manifest is kept as served, and the client refuses its bad entries
+    one by one: the cache commands read it the same way. An integer too long to
+    read in one entry made `cache rm` fail for every model and `cache prune` keep
+    every orphan."""
+    good, old = b"good", b"old"
+    manifest = cache.manifest_path(tmp_path, "github:o/r:main")
+    manifest.parent.mkdir(parents=True)
+    entry = (
+        '{{"model": "{name}", "model_path": "a/{name}.onnx", "onnx_version": "1.2", '
+        '"opset_version": 7, "metadata": {{"model_sha": "{sha}", "model_bytes": {size}, '
+        '"tags": ["t"]}}}}'
+    )
+    manifest.write_text(
+        "["
+        + entry.format(name="bad", sha=SHA, size="1" + "0" * 5000)
+        + ", "
+        + entry.format(name="good", sha=sha256(good), size=len(good))
+        + "]"
+    )
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / f"{sha256(good)}_good.onnx").write_bytes(good)
+    (tmp_path / "a" / f"{sha256(old)}_old.onnx").write_bytes(old)
+    pruned = housekeeping.prune_cache(tmp_path, dry_run=True).removed
+    assert [i.path.name for i in pruned] == [f"{sha256(old)}_old.onnx"]
+    done = housekeeping.remove_cached(tmp_path, model="good")
+    assert (done.matched, [i.path.name for i in done.removed]) == (1, [f"{sha256(good)}_good.onnx"])
+
+
 # ---- locks, leftovers of killed processes, extraction records ----------------------
 
 
