@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from hubtools.cli.group import EXIT_OK, EXIT_PROBLEMS, cli
+from hubtools.cli.group import EXIT_OK, EXIT_PROBLEMS, cli, note
 from hubtools.cli.options import flag_option, format_option, jobs_option
 
 
@@ -127,5 +127,5 @@ def check_models_command(
             if problem is not None:
                 click.echo(github_command(problem))
             click.echo(verdict_line(verdict))
-        click.echo(summary_line(result, seconds), err=True)
+        note(summary_line(result, seconds))
     ctx.exit(EXIT_PROBLEMS if result.failed else EXIT_OK)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from hubtools.cli.group import EXIT_OK, EXIT_PROBLEMS, cli
+from hubtools.cli.group import EXIT_OK, EXIT_PROBLEMS, cli, note
 from hubtools.cli.options import (
     cache_dir_option,
     client_options,
@@ -79,7 +79,7 @@ def list_cmd(
         click.echo(models_json(infos))
         return
     click.echo(models_table(infos))
-    click.echo(models_count(infos), err=True)
+    note(models_count(infos))
 
 
 @cli.command()
@@ -171,7 +171,7 @@ def download(
         click.echo(download_json(path, client.last_download))
         return
     if client.last_download is not None:
-        click.echo(download_source(client.last_download), err=True)
+        note(download_source(client.last_download))
     click.echo(local_path(path))
 
 
@@ -308,7 +308,7 @@ def cache_rm(
     else:
         for line in removed_lines(done, root, dry_run=dry_run):
             click.echo(line)
-    click.echo(removed_summary(done, model, opset, repo, dry_run=dry_run), err=True)
+    note(removed_summary(done, model, opset, repo, dry_run=dry_run))
     ctx.exit(EXIT_OK if done.matched else EXIT_PROBLEMS)
 
 
@@ -332,7 +332,7 @@ def cache_verify(ctx: click.Context, cache_dir: Path | None, fmt: str) -> None:
     else:
         for line in bad:
             click.echo(line)
-        click.echo(verify_summary(results), err=True)
+        note(verify_summary(results))
     ctx.exit(EXIT_PROBLEMS if bad else EXIT_OK)
 
 
@@ -363,7 +363,7 @@ def cache_prune(cache_dir: Path | None, dry_run: bool, fmt: str) -> None:
         click.echo(line)
     for line in prune_in_use_lines(pruned.in_use, root):
         click.echo(line)
-    click.echo(prune_summary(pruned.removed, dry_run=dry_run, in_use=pruned.in_use), err=True)
+    note(prune_summary(pruned.removed, dry_run=dry_run, in_use=pruned.in_use))
 
 
 # ---- trust -----------------------------------------------------------------------
@@ -419,7 +419,7 @@ def trust_add(cache_dir: Path | None, repo: str, fmt: str) -> None:
     if fmt == "json":
         click.echo(trust_changed_json(entry, where, added=added))
     else:
-        click.echo(trust_changed(entry, where, added=added), err=True)
+        note(trust_changed(entry, where, added=added))
 
 
 @trust.command("rm")
@@ -444,7 +444,7 @@ def trust_rm(ctx: click.Context, cache_dir: Path | None, repo: str, fmt: str) ->
     if fmt == "json":
         click.echo(trust_changed_json(repo, where, removed=removed))
     else:
-        click.echo(trust_changed(repo, where, removed=removed), err=True)
+        note(trust_changed(repo, where, removed=removed))
     ctx.exit(EXIT_OK if removed else EXIT_PROBLEMS)
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from hubtools.cli.group import EXIT_OK, EXIT_PROBLEMS, cli
+from hubtools.cli.group import EXIT_OK, EXIT_PROBLEMS, cli, note
 from hubtools.cli.options import format_option
 
 
@@ -43,5 +43,5 @@ def diff_command(ctx: click.Context, old: Path, new: Path, fmt: str) -> None:
     else:
         for line in render_text(result):
             click.echo(line)
-        click.echo(summary_text(result), err=True)
+        note(summary_text(result))
     ctx.exit(EXIT_OK if result.same else EXIT_PROBLEMS)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, NoReturn
 
 import click
 
-from hubtools.cli.group import EXIT_OK, EXIT_PROBLEMS, cli, verbosity
+from hubtools.cli.group import EXIT_OK, EXIT_PROBLEMS, cli, note, verbosity
 from hubtools.cli.options import (
     flag_option,
     format_option,
@@ -117,7 +117,7 @@ def _check(
     current = output.read_text(encoding="utf-8") if output.is_file() else None
     if current == result.dumps():
         if text:
-            _note(f"{output} is up to date")
+            note(f"{output} is up to date")
         _finish(ctx, result, EXIT_PROBLEMS if failed else EXIT_OK, "up_to_date", fmt=fmt)
     try:
         before = Manifest.loads(current, str(output)) if current is not None else Manifest()
@@ -181,22 +181,16 @@ def _previous(
         return None, None, problem
 
 
-def _note(text: str) -> None:
-    """A note on stderr, unless -q."""
-    if verbosity(click.get_current_context()) >= 0:
-        click.echo(text, err=True)
-
-
 def _write(output: Path, text: str) -> None:
     """The manifest to ``output``, or to stdout for ``-``."""
     from hubtools.generate.pipeline import write_manifest
 
     if str(output) == "-":
         click.echo(text, nl=False)
-        _note("wrote the manifest to stdout")
+        note("wrote the manifest to stdout")
         return
     write_manifest(output, text)
-    _note(f"wrote {output}")
+    note(f"wrote {output}")
 
 
 @cli.command()

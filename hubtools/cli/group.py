@@ -115,6 +115,13 @@ def quiet(ctx: click.Context) -> bool:
     return verbosity(ctx) < 0
 
 
+def note(text: str) -> None:
+    """Echo a note to stderr (a summary, what was written or changed, where a file
+    came from) unless ``-q`` was given: results go to stdout and always show."""
+    if not quiet(click.get_current_context()):
+        click.echo(text, err=True)
+
+
 class _Command(click.Command):
     """A command that also takes ``-v``/``-q`` after its name, as every hubtools
     command does, and shows its first sentence whole in the command list."""

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from hubtools.cli.group import EXIT_PROBLEMS, cli
+from hubtools.cli.group import EXIT_PROBLEMS, cli, note
 from hubtools.cli.options import client_options, flag_option, format_option
 
 
@@ -71,4 +71,4 @@ def snapshot(
         return
     for line in snapshot_lines(done):
         click.echo(line)
-    click.echo(snapshot_summary(done), err=True)
+    note(snapshot_summary(done))

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from hubtools.cli.group import EXIT_ERROR, EXIT_OK, EXIT_PROBLEMS, cli, quiet
+from hubtools.cli.group import EXIT_ERROR, EXIT_OK, EXIT_PROBLEMS, cli, note
 from hubtools.cli.options import (
     flag_option,
     format_option,
@@ -123,6 +123,5 @@ def validate(
             for line in problem_lines(problem, github=fmt == "github"):
                 click.echo(line)
         verdict = verdict_line(report, totals.checked, failed=failed, unreadable=unreadable)
-        if not quiet(ctx):
-            click.echo(verdict, err=True)
+        note(verdict)
     ctx.exit(EXIT_ERROR if unreadable else EXIT_PROBLEMS if failed else EXIT_OK)

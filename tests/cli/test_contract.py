@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
 from pathlib import Path
 
@@ -173,3 +174,27 @@ def test_every_command_speaks_json_on_stdout(
             json.loads(run.stdout)
         except json.JSONDecodeError as err:
             pytest.fail(f"{' '.join(command)} --format json: {err}: {run.stdout[:300]!r}")
+
+
+def test_q_leaves_stderr_empty_on_every_command_that_succeeds(
+    run_cli: RunCli, tmp_path: Path
+) -> None:
+    """Summaries, where a file came from, what was written or changed: notes, which
+    -q hides on every command (results go to stdout either way)."""
+    root = tmp_path / "hub"
+    shutil.copytree(FIXTURES / "hubs" / "plain", root)
+    runs = _json_runs(root, tmp_path)
+    quiet = [run_cli(*command, *args, "-q") for command, args in runs]
+    shutil.rmtree(Path(os.environ["ONNX_HOME"]) / "hub")  # the same runs again, from scratch
+    shutil.rmtree(tmp_path / "snap")
+    loud = [run_cli(*command, *args) for command, args in runs]
+    noted = set()
+    for (command, _), hushed, said in zip(runs, quiet, loud, strict=True):
+        assert (hushed.exit_code, hushed.stderr) == (0, ""), command
+        assert said.exit_code == 0, (command, said.stderr)
+        if said.stderr:
+            noted.add(" ".join(command))
+    assert noted >= {
+        "validate", "diff", "check-models", "list", "download", "snapshot", "cache verify",
+        "cache prune", "cache rm", "trust add", "trust rm",
+    }  # fmt: skip
