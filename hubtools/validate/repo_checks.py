@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from hubtools.core.archives import REPACK_HINT
 from hubtools.core.manifest import ModelEntry
 from hubtools.core.paths import resolve_inside, unsafe_reason
 from hubtools.errors import InvalidModelError, Problem, Report, UnsafeArchiveError, UsageError
@@ -29,10 +30,6 @@ if TYPE_CHECKING:  # onnx_info imports onnx (~0.3 s): only --repo on content nee
 __all__ = ["repo_problems"]
 
 _REGENERATE = "run `hubtools generate` to recompute it"
-_REPACK = (
-    "rebuild it as a readable .tar.gz or .zip of plain files and folders "
-    "(no '..' or absolute names, links out, devices or repeated names)"
-)
 
 
 @dataclass(frozen=True)
@@ -195,7 +192,9 @@ def _read(
                     check.path_pointer,
                     "unsafe-archive" if unsafe else "invalid-model",
                     str(err).replace(str(path), check.rel),
-                    _REPACK if unsafe else "replace the file with the ONNX model, or fix the path",
+                    REPACK_HINT
+                    if unsafe
+                    else "replace the file with the ONNX model, or fix the path",
                 )
             )
     else:
@@ -216,7 +215,7 @@ def _bundle_problems(check: _FileCheck, path: Path, source: str) -> list[Problem
     try:
         check_archive(path, source=check.rel)
     except UnsafeArchiveError as err:
-        return [problem_at(source, check.path_pointer, "unsafe-archive", str(err), _REPACK)]
+        return [problem_at(source, check.path_pointer, "unsafe-archive", str(err), REPACK_HINT)]
     return []
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import tarfile
 from pathlib import Path
 
@@ -175,3 +176,57 @@ def test_implied_folders_count_as_members(tmp_path: Path) -> None:
     with pytest.raises(UnsafeArchiveError, match="more than 10 members"):
         check_archive(archive, limits=Limits(max_members=10))
     check_archive(archive, limits=Limits(max_members=21))
+
+
+# ---- gzip, inflated by zlib to the end of the stream --------------------------------
+
+_TENSOR = bytes(range(256)) * 8192  # 2 MiB: the gzip trailer lies past the first read
+
+
+def _bundle_variants() -> dict[str, bytes]:
+    good = make_tar({"test_data_set_0/input_0.pb": _TENSOR})
+    tar = gzip.decompress(good)
+    return {
+        "good": good,
+        "two-members": gzip.compress(tar[:4096], mtime=0) + gzip.compress(tar[4096:], mtime=0),
+        "zero-padding": good + b"\0" * 100,
+        "bad-crc": good[:-8] + bytes([good[-8] ^ 1]) + good[-7:],
+        "bad-length": good[:-4] + bytes([good[-4] ^ 1]) + good[-3:],
+        "cut": good[: len(good) - 20],
+        "garbage-after": good + b"garbage!",
+    }
+
+
+@pytest.mark.parametrize(
+    ("name", "refusal"),
+    [
+        ("good", None),
+        ("two-members", None),
+        ("zero-padding", None),
+        ("bad-crc", "incorrect data check"),
+        ("bad-length", "incorrect length check"),
+        ("cut", "the gzip stream ends before its end-of-stream marker"),
+        ("garbage-after", "incorrect header check"),
+    ],
+)
+def test_a_gzip_bundle_is_read_to_its_end_by_check_and_extraction_alike(
+    tmp_path: Path, name: str, refusal: str | None
+) -> None:
+    """gzip.GzipFile was left at the tar's end marker, so a wrong CRC-32 past the
+    first MiB passed; zlib now checks every member's CRC and length, as gzip
+    does when it reads to the end (zero padding allowed, nothing else)."""
+    path = tmp_path / f"{name}.tar.gz"
+    path.write_bytes(_bundle_variants()[name])
+    if refusal is None:
+        check_archive(path)
+        out = safe_extract(path, tmp_path / "out")
+        assert (out / "test_data_set_0" / "input_0.pb").read_bytes() == _TENSOR
+        return
+    with pytest.raises(UnsafeArchiveError) as checked:
+        check_archive(path)
+    assert str(checked.value).startswith(f"{path.name}: not a readable tar or zip archive: ")
+    assert refusal in str(checked.value)
+    with pytest.raises(UnsafeArchiveError) as extracted:
+        safe_extract(path, tmp_path / "out")
+    assert str(extracted.value) == str(checked.value)
+    assert not (tmp_path / "out").exists()
