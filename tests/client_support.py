@@ -13,6 +13,7 @@ http(s) base URL.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import io
 import json
@@ -74,9 +75,10 @@ def make_tar(
     dirs: list[str] = (),  # type: ignore[assignment]
     extra: list[tarfile.TarInfo] = (),  # type: ignore[assignment]
 ) -> bytes:
-    """A gzip tarball of ``files``, folders ``dirs`` and hand-made members ``extra``."""
+    """A gzip tarball of ``files``, folders ``dirs`` and hand-made members ``extra``;
+    the same arguments give the same bytes (no time in the gzip header)."""
     buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+    with tarfile.open(fileobj=buf, mode="w") as tar:
         for d in dirs:
             info = tarfile.TarInfo(d)
             info.type = tarfile.DIRTYPE
@@ -89,7 +91,13 @@ def make_tar(
             tar.addfile(info, io.BytesIO(data))
         for info in extra:
             tar.addfile(info)
-    return buf.getvalue()
+    return gzip.compress(buf.getvalue(), mtime=0)
+
+
+def data_bundle(tag: bytes) -> bytes:
+    """A test-data bundle as a hub holds one: a ``.tar.gz`` whose one member,
+    ``test_data_set_0/input_0.pb``, holds ``tag`` (distinct tags, distinct sha256)."""
+    return make_tar({"test_data_set_0/input_0.pb": tag})
 
 
 def sha256(data: bytes) -> str:

@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hubtools.core import files as hashing
+from hubtools.core.archives import REPACK_HINT, check_archive
 from hubtools.core.manifest import IOPorts, ModelEntry
-from hubtools.errors import FileReadError, InvalidModelError, Problem
+from hubtools.errors import FileReadError, InvalidModelError, Problem, UnsafeArchiveError
 from hubtools.generate.collectors.base import Candidate
 from hubtools.generate.collectors.base import warning as _warning
 from hubtools.generate.repo import repo_file
@@ -96,8 +97,16 @@ def _facts_of(job: FactsJob, full: Path | Problem) -> Facts | Problem:
                 hashed=facts.model_bytes,
                 notes=tuple(facts.problems),
             )
-        digest = hashing.digest(full)
+        digest = _judged_digest(full, job.path)
         return Facts(digest.sha256, digest.size, from_pointer=False, hashed=digest.size)
+    except UnsafeArchiveError as err:
+        return _warning(
+            "unsafe-archive",
+            f"{str(err).removeprefix(f'{job.path}: ')}; the entry was written without it",
+            job.path,
+            None,
+            REPACK_HINT,
+        )
     except InvalidModelError as err:
         return _warning(
             "invalid-model",
@@ -115,6 +124,23 @@ def _facts_of(job: FactsJob, full: Path | Problem) -> Facts | Problem:
             None,
             "check the file's permissions, or run `git lfs pull` if it is missing",
         )
+
+
+def _judged_digest(path: Path, name: str) -> hashing.Digest:
+    """The sha256 and size of a bundle the client would extract. A bundle it would
+    refuse is one ``validate --repo`` rejects, so generate leaves it out rather
+    than write it. Judging (inflating every member) and hashing are two reads
+    of the same file that release the GIL: they run side by side.
+
+    Raises:
+        UnsafeArchiveError: the archive policy refuses the bundle.
+        FileReadError: it cannot be read.
+    """
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="hubtools-judge") as side:
+        judged = side.submit(check_archive, path, source=name)
+        digest = hashing.digest(path)
+        judged.result()
+    return digest
 
 
 def plan_facts(

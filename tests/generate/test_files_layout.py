@@ -11,6 +11,7 @@ from onnx import TensorProto, helper
 from hubtools.errors import Severity, UsageError
 from hubtools.generate.modelfiles import model_stem, opset_suffix
 from hubtools.generate.pipeline import GenerateResult, generate_manifest
+from tests.client_support import data_bundle
 
 from .support import TOP, make_zoo, model_bytes, pointer, zip_of, zoo_files
 
@@ -57,7 +58,7 @@ def test_a_folder_of_models(tmp_path: Path) -> None:
         {
             "README.md": "# My models\n\nJust files.\n",
             "vision/image_classification/resnet-tiny-12.onnx": model_bytes(12),
-            "vision/image_classification/resnet-tiny-12.tar.gz": b"test data",
+            "vision/image_classification/resnet-tiny-12.tar.gz": data_bundle(b"test data"),
             "vision/image_classification/resnet-tiny_opset13.onnx": model_bytes(13),
             "text/bert-mini.onnx": model_bytes(11),
             "text/big-16.onnx": pointer(model_bytes(16)),

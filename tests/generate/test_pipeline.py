@@ -27,6 +27,8 @@ from hubtools.validate.checks import check_document
 
 # make_zoo, model_bytes, pointer and zoo_files are imported from this module by
 # the CLI tests too: keep them importable here.
+from tests.client_support import data_bundle
+
 from .support import NET, TOP, make_zoo, model_bytes, pointer, sha, zoo_files
 
 
@@ -316,9 +318,9 @@ def content_files() -> dict[str, bytes | str]:
         "README.md": TOP,
         f"{base}/README.md": NET,
         f"{base}/model/net-7.onnx": model_bytes(7),
-        f"{base}/model/net-7.tar.gz": b"bundle-7" * 100,
+        f"{base}/model/net-7.tar.gz": data_bundle(b"bundle-7" * 100),
         f"{base}/model/net-12.onnx": model_bytes(12),
-        f"{base}/model/net-12.tar.gz": b"bundle-12" * 100,
+        f"{base}/model/net-12.tar.gz": data_bundle(b"bundle-12" * 100),
         f"{base}/preproc/pre-18.onnx": model_bytes(18),
         f"{base}/preproc/pre-18.tar.gz": pointer(b"bundle-18"),
     }
@@ -337,7 +339,8 @@ def test_content_gives_io_ports_in_one_pass_and_jobs_agree(tmp_path: Path) -> No
         assert entry.metadata.io_ports.to_json() == {"inputs": [port], "outputs": [out]}
     stats = one.stats
     assert (stats.files_hashed, stats.from_pointers, stats.io_ports_missing) == (5, 1, ())
-    assert stats.bytes_hashed == sum(len(model_bytes(o)) for o in (7, 12, 18)) + 800 + 900
+    bundles = len(data_bundle(b"bundle-7" * 100)) + len(data_bundle(b"bundle-12" * 100))
+    assert stats.bytes_hashed == sum(len(model_bytes(o)) for o in (7, 12, 18)) + bundles
 
 
 def test_invalid_model_content_is_a_warning(tmp_path: Path) -> None:
@@ -376,7 +379,7 @@ def test_changed_since_equals_a_full_run(tmp_path: Path) -> None:
     repo.git.add("-A")
     repo.index.commit("changes")
     (base / "model/net-15.onnx").write_bytes(model_bytes(15))
-    (base / "model/net-15.tar.gz").write_bytes(b"bundle-15")
+    (base / "model/net-15.tar.gz").write_bytes(data_bundle(b"bundle-15"))
     new_row = "|Net-15|[1](model/net-15.onnx)|[1](model/net-15.tar.gz)|1.16|15|\n"
     readme.write_text(text.split("> Footnote")[0] + new_row)
     repo.git.add("-A")  # tracked, not committed

@@ -22,7 +22,7 @@ from pathlib import Path
 import git
 from onnx import TensorProto, helper
 
-from tests.client_support import make_tar
+from tests.client_support import data_bundle, make_tar
 
 __all__ = [
     "DEV_ZERO_CASES",
@@ -44,7 +44,7 @@ __all__ = [
 LEGACY = "validated/vision/classification/net"
 TINYNET = "Computer_Vision/tinynet_Opset17_timm"
 TINYBERT = "Natural_Language_Processing/tinybert_Opset17_transformers"
-BUNDLE = b"test data bundle of net-12"
+BUNDLE = data_bundle(b"test data bundle of net-12")
 
 #: Paths of the base repository that the builders replace, by role.
 TOP_README = "README.md"

@@ -3,7 +3,9 @@ command: the client's ``safe_extract`` refuses it before writing anything,
 ``check_archive`` refuses it with the very same message, ``hubtools inspect``
 exits 1 with that message on one line, and ``validate --repo`` reports
 ``unsafe-archive`` at the pointer of the entry that names it, as a model
-archive or as a test-data bundle. The benign archives pass everywhere."""
+archive or as a test-data bundle; ``generate`` leaves such a bundle out of the
+entry it writes, so that what it writes passes ``validate --repo``. The benign
+archives pass everywhere."""
 
 from __future__ import annotations
 
@@ -120,6 +122,34 @@ def test_validate_repo_reports_unsafe_archive_at_the_entry(
     assert str(tmp_path) not in problem["message"]
 
 
+def test_generate_leaves_a_hostile_bundle_out_of_what_it_writes(
+    run_cli: RunCli, case: HostileArchive, tmp_path: Path
+) -> None:
+    """A model and an archive of its stem beside it (the files layout's bundle):
+    generate warns, writes the entry without the bundle, and validate --repo of
+    what it wrote passes (it wrote the bundle, and validate refused it)."""
+    root = tmp_path / "repo"
+    (root / "m").mkdir(parents=True)
+    (root / "m" / "net-13.onnx").write_bytes(model_bytes(13))
+    (root / "m" / f"net-13{case.suffix}").write_bytes(case.build())
+    run = run_cli("generate", root, "--format", "json")
+    assert run.exit_code == 0, run.stdout + run.stderr
+    (problem,) = json.loads(run.stdout)["problems"]
+    assert (problem["code"], problem["severity"], problem["file"]) == (
+        "unsafe-archive",
+        "warning",
+        "m/net-13.onnx",
+    )
+    assert problem["message"].startswith(f"m/net-13{case.suffix}: ")
+    assert case.refusal in problem["message"]
+    assert problem["message"].endswith("; the entry was written without it")
+    (written,) = json.loads((root / "ONNX_HUB_MANIFEST.json").read_text())
+    assert written["model_path"] == "m/net-13.onnx"
+    assert "model_with_data_path" not in written["metadata"]
+    run = run_cli("validate", root / "ONNX_HUB_MANIFEST.json", "--repo", root)
+    assert run.exit_code == 0, run.stdout + run.stderr
+
+
 def test_benign_archives_pass_everywhere(
     run_cli: RunCli, benign: HostileArchive, tmp_path: Path
 ) -> None:
@@ -132,3 +162,17 @@ def test_benign_archives_pass_everywhere(
         manifest = _manifest(tmp_path, [place(benign, root)])
         run = run_cli("validate", manifest, "--repo", root)
         assert (run.exit_code, run.stdout) == (0, "")
+
+
+def test_generate_keeps_a_benign_bundle(
+    run_cli: RunCli, benign: HostileArchive, tmp_path: Path
+) -> None:
+    root = tmp_path / "repo"
+    (root / "m").mkdir(parents=True)
+    (root / "m" / "net-13.onnx").write_bytes(model_bytes(13))
+    (root / "m" / f"net-13{benign.suffix}").write_bytes(benign.build())
+    run = run_cli("generate", root, "--format", "json")
+    assert (run.exit_code, json.loads(run.stdout)["problems"]) == (0, [])
+    (written,) = json.loads((root / "ONNX_HUB_MANIFEST.json").read_text())
+    assert written["metadata"]["model_with_data_path"] == f"m/net-13{benign.suffix}"
+    assert run_cli("validate", root / "ONNX_HUB_MANIFEST.json", "--repo", root).exit_code == 0
