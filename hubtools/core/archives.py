@@ -11,6 +11,7 @@ name."""
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 import lzma
 import os
@@ -32,7 +33,7 @@ from hubtools.core.archive_policy import (
     tar_member,
     zip_member,
 )
-from hubtools.core.files import _open, default_mode
+from hubtools.core.files import Digest, _open, default_mode
 from hubtools.errors import ArchiveLayoutError, HubtoolsError, UnsafeArchiveError
 
 log = logging.getLogger(__name__)
@@ -275,8 +276,28 @@ def check_archive(path: Path, *, source: str | None = None, limits: Limits | Non
             that is not a readable tar or zip archive to its end.
         FileReadError: ``path`` is missing, not a regular file, or unreadable.
     """
-    name = source if source is not None else Path(path).name
-    with _opened(Path(path), name) as (handle, size, is_zip), _reading(name):
+    _judge(Path(path), source, limits, digest=False)
+
+
+def judged_digest(path: Path, *, source: str | None = None, limits: Limits | None = None) -> Digest:
+    """:func:`check_archive`, and the file's sha256 and size from the same read:
+    each byte is hashed as the judging reads it, in file order, and what it
+    did not reach is read at the end (a ``.tar.gz`` is read once).
+
+    Raises:
+        UnsafeArchiveError: as :func:`check_archive`.
+        FileReadError: ``path`` is missing, not a regular file, or unreadable.
+    """
+    found = _judge(Path(path), source, limits, digest=True)
+    assert found is not None
+    return found
+
+
+def _judge(path: Path, source: str | None, limits: Limits | None, *, digest: bool) -> Digest | None:
+    name = source if source is not None else path.name
+    with _opened(path, name) as (opened, size, is_zip), _reading(name):
+        hashing = _Hashing(opened) if digest else None
+        handle = opened if hashing is None else cast("BinaryIO", hashing)
         if is_zip:
             with zipfile.ZipFile(handle) as zf:
                 for info in _checked_zip(zf, name, limits, size):
@@ -287,6 +308,44 @@ def check_archive(path: Path, *, source: str | None = None, limits: Limits | Non
         else:
             with _open_tar(handle, name) as tar:
                 _checked_tar(tar, name, limits, size)
+        return None if hashing is None else hashing.finish()
+
+
+class _Hashing:
+    """A file being judged, hashed on the way: a read that reaches the first byte
+    not yet hashed hashes it and what follows; a read elsewhere (a zip's
+    directory at the end, a member read twice) is not hashed then, and
+    :meth:`finish` reads what no read reached."""
+
+    def __init__(self, handle: BinaryIO) -> None:
+        self._handle = handle
+        self._sha = hashlib.sha256()
+        self._hashed = 0
+
+    def read(self, size: int = -1) -> bytes:
+        at = self._handle.tell()
+        data = self._handle.read(size)
+        if at <= self._hashed < at + len(data):
+            self._sha.update(memoryview(data)[self._hashed - at :])
+            self._hashed = at + len(data)
+        return data
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        return self._handle.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._handle.tell()
+
+    def seekable(self) -> bool:
+        return self._handle.seekable()
+
+    def finish(self) -> Digest:
+        """The sha256 and size of the whole file, reading what was not hashed."""
+        self._handle.seek(self._hashed)
+        while chunk := self._handle.read(1 << 20):
+            self._sha.update(chunk)
+            self._hashed += len(chunk)
+        return Digest(self._sha.hexdigest(), self._hashed, lfs_pointer=False)
 
 
 def _extract_zip(zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo], temp: Path) -> None:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hubtools.core import files as hashing
-from hubtools.core.archives import REPACK_HINT, check_archive
+from hubtools.core.archives import REPACK_HINT, check_archive, judged_digest
 from hubtools.core.manifest import IOPorts, ModelEntry
 from hubtools.errors import FileReadError, InvalidModelError, Problem, UnsafeArchiveError
 from hubtools.generate.collectors.base import Candidate
@@ -67,11 +67,12 @@ def file_facts(root: Path, job: FactsJob) -> Facts | Problem:
     Nothing is read from a file :func:`~hubtools.generate.repo.repo_file`
     refuses (a link out of the repository, a FIFO, a device).
     """
-    return _facts_of(job, _checked(root, job))
+    return _facts_of(job, _checked(root, job), alone=True)
 
 
-def _facts_of(job: FactsJob, full: Path | Problem) -> Facts | Problem:
-    """:func:`file_facts` of a job whose file was checked already."""
+def _facts_of(job: FactsJob, full: Path | Problem, *, alone: bool) -> Facts | Problem:
+    """:func:`file_facts` of a job whose file was checked already; ``alone``: no
+    other file is being read meanwhile (see :func:`_bundle_digest`)."""
     if isinstance(full, Problem):
         return full
     try:
@@ -97,7 +98,7 @@ def _facts_of(job: FactsJob, full: Path | Problem) -> Facts | Problem:
                 hashed=facts.model_bytes,
                 notes=tuple(facts.problems),
             )
-        digest = _judged_digest(full, job.path)
+        digest = _bundle_digest(full, job.path, alone=alone)
         return Facts(digest.sha256, digest.size, from_pointer=False, hashed=digest.size)
     except UnsafeArchiveError as err:
         return _warning(
@@ -126,16 +127,23 @@ def _facts_of(job: FactsJob, full: Path | Problem) -> Facts | Problem:
         )
 
 
-def _judged_digest(path: Path, name: str) -> hashing.Digest:
-    """The sha256 and size of a bundle the client would extract. A bundle it would
-    refuse is one ``validate --repo`` rejects, so generate leaves it out rather
-    than write it. Judging (inflating every member) and hashing are two reads
-    of the same file that release the GIL: they run side by side.
+def _bundle_digest(path: Path, name: str, *, alone: bool) -> hashing.Digest:
+    """The sha256 and size of a test-data bundle the client would extract. One it
+    would refuse is one ``validate --repo`` rejects, so generate leaves it out
+    rather than write it.
+
+    Judging inflates the whole bundle. With other files being read meanwhile
+    (``--jobs``), one read judges and hashes it; ``alone``, judging and hashing
+    run side by side as two reads, on two cores (zlib and hashlib release the
+    GIL). Measured on 2 cores: 1.13x the hashing floor with one job (one read:
+    1.33x), 0.77x with two (two reads: 0.84x).
 
     Raises:
         UnsafeArchiveError: the archive policy refuses the bundle.
         FileReadError: it cannot be read.
     """
+    if not alone:
+        return judged_digest(path, source=name)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="hubtools-judge") as side:
         judged = side.submit(check_archive, path, source=name)
         digest = hashing.digest(path)
@@ -226,14 +234,16 @@ def run_facts(
     if on_total is not None:
         on_total(sum(_size(checked[j.path]) for j in todo))
 
+    alone = workers == 1 or len(todo) < 2  # one file read at a time
+
     def run(job: FactsJob) -> tuple[str, Facts | Problem]:
-        outcome = _facts_of(job, checked[job.path])
+        outcome = _facts_of(job, checked[job.path], alone=alone)
         if progress is not None:
             progress(job.path, outcome.hashed if isinstance(outcome, Facts) else 0)
         return job.path, outcome
 
     outcomes: dict[str, Facts | Problem] = {}
-    if workers == 1 or len(todo) < 2:
+    if alone:
         outcomes.update(run(j) for j in todo)
     else:
         # Threads: hashlib and file reads release the GIL, so they overlap well.

@@ -9,13 +9,14 @@ archives pass everywhere."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
 import pytest
 
 from hubtools.core import archive_policy
-from hubtools.core.archives import check_archive, safe_extract
+from hubtools.core.archives import check_archive, judged_digest, safe_extract
 from hubtools.errors import UnsafeArchiveError
 from tests.conftest import RunCli
 from tests.hostile.archives import BENIGN, CASES, HostileArchive
@@ -176,3 +177,21 @@ def test_generate_keeps_a_benign_bundle(
     (written,) = json.loads((root / "ONNX_HUB_MANIFEST.json").read_text())
     assert written["metadata"]["model_with_data_path"] == f"m/net-13{benign.suffix}"
     assert run_cli("validate", root / "ONNX_HUB_MANIFEST.json", "--repo", root).exit_code == 0
+
+
+def test_judging_and_hashing_in_one_read_gives_the_files_sha256(
+    benign: HostileArchive, tmp_path: Path
+) -> None:
+    """judged_digest hashes each byte as the judging reads it (a zip's directory
+    is read first, from the end; a tar.gz once, front to back)."""
+    path = _write(benign, tmp_path)
+    found = judged_digest(path)
+    data = path.read_bytes()
+    assert (found.sha256, found.size) == (hashlib.sha256(data).hexdigest(), len(data))
+
+
+def test_judging_in_one_read_refuses_what_check_archive_refuses(
+    case: HostileArchive, tmp_path: Path
+) -> None:
+    path = _write(case, tmp_path)
+    assert _refusal(lambda: judged_digest(path)) == _refusal(lambda: check_archive(path))
