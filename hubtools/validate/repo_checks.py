@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from hubtools.core.archives import REPACK_HINT
+from hubtools.core.files import Digest
 from hubtools.core.manifest import ModelEntry
 from hubtools.core.paths import resolve_inside, unsafe_reason
 from hubtools.errors import InvalidModelError, Problem, Report, UnsafeArchiveError, UsageError
@@ -198,7 +199,12 @@ def _read(
                 )
             )
     else:
-        problems.extend(_bundle_problems(check, path, source))
+        bundle = _judged_bundle(check, path, source)
+        if isinstance(bundle, Problem):
+            problems.append(bundle)
+        else:
+            counts["hashed"], counts["bytes_hashed"] = 1, bundle.size
+            return _Found(bundle.sha256, bundle.size, "file", None)
     if facts is not None and facts.model_sha is not None:
         sha, size = facts.model_sha, facts.model_bytes
     else:
@@ -208,15 +214,15 @@ def _read(
     return _Found(sha, size, "file", facts)
 
 
-def _bundle_problems(check: _FileCheck, path: Path, source: str) -> list[Problem]:
-    """The test-data bundle judged by the client's extraction policy."""
-    from hubtools.core.archives import check_archive
+def _judged_bundle(check: _FileCheck, path: Path, source: str) -> Digest | Problem:
+    """The test-data bundle judged by the client's extraction policy and hashed in
+    the same read, or the problem that the policy refuses it."""
+    from hubtools.core.archives import judged_digest
 
     try:
-        check_archive(path, source=check.rel)
+        return judged_digest(path, source=check.rel)
     except UnsafeArchiveError as err:
-        return [problem_at(source, check.path_pointer, "unsafe-archive", str(err), REPACK_HINT)]
-    return []
+        return problem_at(source, check.path_pointer, "unsafe-archive", str(err), REPACK_HINT)
 
 
 def _digest_problems(check: _FileCheck, found: _Found, source: str) -> Iterator[Problem]:
