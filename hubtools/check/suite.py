@@ -250,14 +250,21 @@ def check_models(
         on_start(len(chosen))
     threads = 1 if jobs > 1 else 0
     planned = [_job(root, e, tolerances, compare_quantized, threads) for e in chosen]
-    verdicts: dict[str, Verdict] = {}
+    # Keyed by entry, not by path: two entries may name one file (validate calls
+    # it duplicate-path), and each gets its verdict.
+    verdicts: dict[tuple[str, str, int], Verdict] = {}
     for item in planned:
         if isinstance(item, Verdict):
-            verdicts[item.model_path] = item
+            verdicts[_key(item)] = item
             if on_done is not None:
                 on_done(item)
     work = [j for j in planned if isinstance(j, Job)]
     for verdict in run_checks(work, workers=jobs, timeout=timeout, on_done=on_done):
-        verdicts[verdict.model_path] = verdict
-    ordered = tuple(verdicts[e.model_path] for e in chosen if e.model_path in verdicts)
+        verdicts[_key(verdict)] = verdict
+    keys = [(e.model, e.model_path, e.opset_version) for e in chosen]
+    ordered = tuple(verdicts[k] for k in keys if k in verdicts)
     return CheckResult(ordered, len(chosen), len(manifest))
+
+
+def _key(verdict: Verdict) -> tuple[str, str, int]:
+    return verdict.model, verdict.model_path, verdict.opset

@@ -259,3 +259,18 @@ def test_cli_usage_errors_exit_2(run_cli: RunCli, zoo: Path, tmp_path: Path) -> 
     run = run_cli("check-models", tmp_path / "missing")
     assert run.exit_code == 2
     assert "not a folder" in run.stderr
+
+
+def test_two_entries_naming_one_file_get_a_verdict_each(tmp_path: Path) -> None:
+    """Verdicts were kept by path: the second entry's replaced the first's, and the
+    run said it checked two models while it showed one."""
+    hub = Hub(tmp_path)
+    hub.add("alone", GOOD)
+    root = hub.write()
+    manifest = root / "ONNX_HUB_MANIFEST.json"
+    entries = json.loads(manifest.read_text())
+    twin = json.loads(json.dumps(entries[0]))
+    twin["model"] = "twin"
+    manifest.write_text(json.dumps([*entries, twin], indent=4))
+    result = check_models(root)
+    assert [(v.model, v.status) for v in result.verdicts] == [("alone", "skip"), ("twin", "skip")]
