@@ -16,7 +16,6 @@ or read file content itself (collectors and the facts step do).
 from __future__ import annotations
 
 import dataclasses
-import shlex
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -75,30 +74,6 @@ class GenerateStats:
     unlisted: tuple[str, ...] = ()
     left_out: int = 0
     layouts: tuple[str, ...] = ()
-
-    @property
-    def lfs_pull_commands(self) -> tuple[str, ...]:
-        """The ``git lfs pull`` commands that fetch the models lacking io_ports,
-        quoted for a POSIX shell, as few as fit :data:`COMMAND_CHARS` each (one
-        argument of over 128 KiB fails with "Argument list too long")."""
-        commands: list[str] = []
-        chunk: list[str] = []
-        for path in self.io_ports_missing:
-            if chunk and len(",".join((*chunk, path))) > COMMAND_CHARS:
-                commands.append(_lfs_pull(chunk))
-                chunk = []
-            chunk.append(path)
-        if chunk:
-            commands.append(_lfs_pull(chunk))
-        return tuple(commands)
-
-
-#: The longest ``--include`` list of one suggested ``git lfs pull`` command.
-COMMAND_CHARS = 4000
-
-
-def _lfs_pull(paths: list[str]) -> str:
-    return f"git lfs pull --include={shlex.quote(','.join(paths))}"
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,13 @@
 """Render the outcome of a generate run: the summary lines for stderr, the
 details that ``-v`` adds, and the changes ``--check`` finds. Pure functions
 over :class:`~hubtools.generate.pipeline.GenerateResult`: they return what
-the CLI prints or logs, never print, and never import click."""
+the CLI prints or logs (the ``git lfs pull`` commands that fill missing
+io_ports included), never print, and never import click."""
 
 from __future__ import annotations
 
+import shlex
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from hubtools.render.diff import render_text
@@ -16,6 +19,28 @@ if TYPE_CHECKING:
     from hubtools.generate.pipeline import GenerateResult
 
 LISTED = 10  # paths a summary line names before it says "and N more"
+#: The longest ``--include`` list of one suggested ``git lfs pull`` command.
+COMMAND_CHARS = 4000
+
+
+def lfs_pull_commands(paths: Sequence[str]) -> list[str]:
+    """The ``git lfs pull`` commands that fetch ``paths``, quoted for a POSIX
+    shell, as few as fit :data:`COMMAND_CHARS` each (one argument of over
+    128 KiB fails with "Argument list too long")."""
+    commands: list[str] = []
+    chunk: list[str] = []
+    for path in paths:
+        if chunk and len(",".join((*chunk, path))) > COMMAND_CHARS:
+            commands.append(_lfs_pull(chunk))
+            chunk = []
+        chunk.append(path)
+    if chunk:
+        commands.append(_lfs_pull(chunk))
+    return commands
+
+
+def _lfs_pull(paths: list[str]) -> str:
+    return f"git lfs pull --include={shlex.quote(','.join(paths))}"
 
 
 def generate_summary(result: GenerateResult, previous_name: str | None) -> list[str]:
@@ -57,7 +82,7 @@ def generate_summary(result: GenerateResult, previous_name: str | None) -> list[
             f"{len(stats.io_ports_missing)} entries have no io_ports (content not pulled, "
             "no previous entry with the same sha); fill them with: "
         )
-        commands = stats.lfs_pull_commands
+        commands = lfs_pull_commands(stats.io_ports_missing)
         if len(stats.io_ports_missing) <= LISTED and len(commands) == 1:
             lines.append(text + commands[0])
         else:
@@ -74,7 +99,7 @@ def generate_details(result: GenerateResult, previous_name: str | None) -> list[
     if previous_name is not None and len(stats.new_entries) > LISTED:
         lines.append(f"{len(stats.new_entries)} entries {previous_name} did not have:")
         lines += [f"  {escape_control(path)}" for path in stats.new_entries]
-    commands = stats.lfs_pull_commands
+    commands = lfs_pull_commands(stats.io_ports_missing)
     if len(stats.io_ports_missing) > LISTED or len(commands) > 1:
         lines.append(f"{len(stats.io_ports_missing)} entries have no io_ports:")
         lines += [f"  {escape_control(path)}" for path in stats.io_ports_missing]

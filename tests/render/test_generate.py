@@ -7,8 +7,14 @@ import shlex
 from hubtools.core.diff import diff_manifests
 from hubtools.core.manifest import Manifest, Metadata, ModelEntry
 from hubtools.errors import Location, Problem, Report, Severity
-from hubtools.generate.pipeline import COMMAND_CHARS, GenerateResult, GenerateStats
-from hubtools.render.generate import check_lines, generate_details, generate_summary
+from hubtools.generate.pipeline import GenerateResult, GenerateStats
+from hubtools.render.generate import (
+    COMMAND_CHARS,
+    check_lines,
+    generate_details,
+    generate_summary,
+    lfs_pull_commands,
+)
 
 WARNING = Problem("bad-opset", "not an integer", Location("README.md", 5), Severity.WARNING)
 
@@ -80,7 +86,7 @@ def test_lfs_pull_commands_stay_short_and_quoted() -> None:
     with a space or a quote must survive the shell."""
     many = tuple(f"vision/classification/model-{i:05d}/model/net-{i:05d}.onnx" for i in range(500))
     stats = GenerateStats(io_ports_missing=(*many, "odd dir/it's.onnx"))
-    commands = stats.lfs_pull_commands
+    commands = lfs_pull_commands(stats.io_ports_missing)
     assert len(commands) == 7
     assert all(len(c) <= COMMAND_CHARS + 40 for c in commands)
     included = []
