@@ -136,7 +136,7 @@ def _bundle_digest(path: Path, name: str, *, alone: bool) -> hashing.Digest:
     (``--jobs``), one read judges and hashes it; ``alone``, judging and hashing
     run side by side as two reads, on two cores (zlib and hashlib release the
     GIL). Measured on 2 cores: 1.13x the hashing floor with one job (one read:
-    1.33x), 0.77x with two (two reads: 0.84x).
+    1.33x), 0.75x with two (two reads: 0.84x).
 
     Raises:
         UnsafeArchiveError: the archive policy refuses the bundle.

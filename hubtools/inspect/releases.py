@@ -41,16 +41,13 @@ def _version_table() -> list[tuple[Any, ...]]:
         try:
             tree = ast.parse(Path(spec.origin).with_name("helper.py").read_bytes())
             for node in tree.body:
-                targets = (
-                    node.targets
-                    if isinstance(node, ast.Assign)
-                    else [node.target]
-                    if isinstance(node, ast.AnnAssign)
-                    else []
-                )
-                value = getattr(node, "value", None)
-                names = [t.id for t in targets if isinstance(t, ast.Name)]
-                if "VERSION_TABLE" in names and isinstance(value, ast.expr):
+                if isinstance(node, ast.Assign):
+                    targets, value = node.targets, node.value
+                elif isinstance(node, ast.AnnAssign) and node.value is not None:
+                    targets, value = [node.target], node.value
+                else:
+                    continue
+                if any(isinstance(t, ast.Name) and t.id == "VERSION_TABLE" for t in targets):
                     return list(ast.literal_eval(value))
         except (OSError, SyntaxError, ValueError, TypeError):
             pass  # not a plain literal in this onnx: ask onnx itself
